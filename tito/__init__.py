@@ -1,0 +1,1 @@
+"""tito: the course command line. Commands are thin; the logic lives in importable modules."""

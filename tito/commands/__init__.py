@@ -1,0 +1,1 @@
+"""Each module here defines `register(subparsers)`; its handlers are `run(args) -> int`."""

@@ -1,0 +1,85 @@
+"""The module workflows behind `tito module ...` and `tito export`: plain functions returning data."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .pipeline import (apply_export, exported_module_names, import_check, notebook_text, plan_export,
+                       read_module_notebook, stale_generated_files)
+from .progress import record_completion
+from .project import Module, TitoError, discover_modules
+from .runner import run_inline_tests, run_module_pytest
+
+
+def export_module(module: Module) -> dict:
+    plan = plan_export(module)
+    written = apply_export(plan)
+    names = exported_module_names(plan)
+    import_check(module.root, names)
+    return {"module": module.key, "written": written, "exports": names}
+
+
+def test_module(module: Module) -> dict:
+    """Inline tests, then the module's pytest folder against the package as it is."""
+    inline = run_inline_tests(module)
+    report = {"module": module.key, "inline": inline.__dict__ | {"summary": inline.summary()}}
+    if not inline.passed:
+        report["passed"] = False
+        return report
+    pytest = run_module_pytest(module)
+    report["pytest"] = pytest.__dict__ | {"summary": pytest.summary()}
+    report["passed"] = pytest.ok
+    return report
+
+
+def complete_module(module: Module, on_step=lambda name, detail: None) -> dict:
+    """test (inline) -> export -> import check -> pytest -> progress. Stops at the first failure."""
+    report = {"module": module.key, "passed": False, "steps": []}
+
+    def step(name: str, ok: bool, detail: str) -> bool:
+        report["steps"].append({"step": name, "ok": ok, "detail": detail})
+        on_step(name, (ok, detail))
+        return ok
+
+    inline = run_inline_tests(module)
+    if not step("inline tests", inline.passed, inline.summary()):
+        report["error"] = inline.summary()
+        return report
+    try:
+        exported = export_module(module)
+    except TitoError as error:
+        step("export + import check", False, str(error))
+        report["error"] = str(error)
+        return report
+    step("export + import check", True,
+         f"{len(exported['exports'])} module(s) import cleanly; {len(exported['written'])} file(s) updated")
+    pytest = run_module_pytest(module)
+    if not step("pytest", pytest.ok, pytest.summary()):
+        report["error"] = f"pytest: {pytest.summary()}"
+        report["pytest_output"] = pytest.output_tail
+        return report
+    report["passed"] = True
+    record_completion(module.root, module.key, {
+        "inline_seconds": round(inline.seconds, 2), "pytest_passed": pytest.passed,
+        "exports": exported["exports"]})
+    step("progress recorded", True, ".tito/progress.json")
+    return report
+
+
+def check_export(root: Path) -> dict:
+    """What regenerating every module would change, without writing anything."""
+    changed: list[str] = []
+    planned: set[str] = set()
+    problems: list[str] = []
+    for module in discover_modules(root):
+        try:
+            plan = plan_export(module)
+        except TitoError as error:
+            problems.append(str(error))
+            continue
+        planned |= set(plan.files)
+        changed += plan.changed()
+    stale = stale_generated_files(root, planned)
+    return {"clean": not (changed or stale or problems), "changed": changed, "stale": stale,
+            "problems": problems}
+
+
