@@ -287,8 +287,10 @@ class SparseLinear(Layer):
         return sum(t.nbytes for t in self.parameters() + self.buffers())
 
     def flops_per_sample(self, input_shape: tuple[int, ...]) -> int:
-        """FLOPs for one sample: 2 per stored non-zero, plus one bias add per output."""
-        return 2 * self.nnz + (self.out_features if self.bias is not None else 0)
+        """FLOPs for one sample of shape `input_shape`: 2 per stored non-zero, plus one bias add per
+        output, per row of the sample."""
+        rows = int(np.prod(input_shape[:-1], dtype=np.int64))
+        return rows * (2 * self.nnz + (self.out_features if self.bias is not None else 0))
 
     def parameters(self) -> list[Tensor]:
         values = Tensor(self.weight_csr.data)
