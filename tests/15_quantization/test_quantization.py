@@ -1,5 +1,8 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from tinytorch.core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
 from tinytorch.core.tensor import Tensor
@@ -170,3 +173,15 @@ def test_pruned_zeros_stay_exact_zeros_after_quantization():
     linear.weight.data[::2] = 0.0
     layer = QuantizedLinear.from_linear(linear)
     assert (layer.weight_q.data[::2] == 0).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float32, st.tuples(st.integers(1, 6), st.integers(1, 6)),
+              elements=st.floats(-1e3, 1e3, width=32)), st.booleans())
+def test_quantization_law_codes_in_range_and_error_within_half_a_step(w, per_channel):
+    codes, scale = symmetric_quantize(w, per_channel=per_channel)
+    assert codes.dtype == np.int8 and np.abs(codes.astype(int)).max(initial=0) <= INT8_MAX
+    step = np.broadcast_to(scale, w.shape).astype(np.float64)
+    error = np.abs(codes.astype(np.float64) * step - w.astype(np.float64))
+    assert (error <= step / 2 * (1 + 1e-5) + 1e-30).all()
+    assert ((w == 0) <= (codes == 0)).all(), "zero weights map to zero codes"

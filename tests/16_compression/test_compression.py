@@ -1,5 +1,8 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 import scipy.sparse
 
 from tinytorch.core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
@@ -240,3 +243,20 @@ def test_unknown_parameter_layers_are_errors_everywhere():
     for function in (lambda m: magnitude_prune(m, 0.5), to_sparse, sparse_nbytes):
         with pytest.raises(TypeError, match="Gain"):
             function(model)
+
+
+def test_sparse_flops_count_every_row_of_a_sample():
+    layer = SparseLinear.from_linear(magnitude_prune(Linear(6, 4, seed=0), 0.5))
+    assert layer.nnz == 12
+    assert layer.flops_per_sample((6,)) == 2 * 12 + 4
+    assert layer.flops_per_sample((3, 6)) == 3 * (2 * 12 + 4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.integers(1, 200), elements=st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5])),
+       st.floats(0, 0.999))
+def test_mask_law_exact_count_and_smallest_first_even_with_ties(values, sparsity):
+    mask = smallest_magnitude_mask(values, sparsity)
+    assert mask.sum() == int(np.floor(sparsity * values.size))
+    if 0 < mask.sum() < values.size:
+        assert values[mask].max() <= values[~mask].min()
