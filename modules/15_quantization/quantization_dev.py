@@ -34,8 +34,8 @@
 # The only error left is the rounding of `W` to `q * scale`, at most `scale_j / 2` per weight.
 #
 # **What this module does not claim.** NumPy has no fast int8 matrix product, so the codes are
-# cast to `float32` inside `forward`: the memory of the *stored* model is ~4x smaller, while a batch-1
-# forward is a little *slower* (the cast costs time). Module 19 measures both; neither is assumed.
+# cast to `float32` inside `forward`: the *stored* model is ~4x smaller, but every call pays for the
+# cast, so expect no speed-up from this form. Module 19 measures both; neither is assumed.
 #
 # | per-tensor | per-channel |
 # |---|---|
@@ -272,7 +272,8 @@ def quantize_model(model: Layer, bits: int = 8, per_channel: bool = True) -> Lay
         per_channel: one scale per output column (True) or one per weight matrix (False).
 
     Returns:
-        A deep copy of the model with quantized layers (its `name`, if any, is kept).
+        A deep copy of the model with quantized layers; a model `name`, if any, gets the suffix
+        `_int8` so that a benchmark can tell the two apart.
 
     Raises:
         ValueError: if `bits` is not supported.
@@ -282,7 +283,10 @@ def quantize_model(model: Layer, bits: int = 8, per_channel: bool = True) -> Lay
         raise ValueError(f"bits={bits!r} is not supported; supported values: {list(SUPPORTED_BITS)}")
     if not isinstance(model, Layer):
         raise TypeError(f"quantize_model needs a tinytorch Layer such as Sequential, got {type(model).__name__}")
-    return _quantize_layer(copy.deepcopy(model), per_channel)
+    quantized = _quantize_layer(copy.deepcopy(model), per_channel)
+    if isinstance(getattr(quantized, "name", None), str):
+        quantized.name = f"{quantized.name}_int8"
+    return quantized
 
 # %% nbgrader={"grade": true, "grade_id": "quantization-model-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
 def test_unit_quantize_model():

@@ -113,7 +113,7 @@ def test_quantize_model_returns_a_new_model_and_leaves_the_original_untouched():
     model = _mlp()
     snapshot = [p.data.copy() for p in model.parameters()]
     quantized = quantize_model(model)
-    assert quantized is not model and quantized.name == "mlp"
+    assert quantized is not model and quantized.name == "mlp_int8" and model.name == "mlp"
     assert [type(layer).__name__ for layer in quantized.layers] == [
         "Flatten", "QuantizedLinear", "ReLU", "QuantizedLinear", "Softmax"]
     assert all(type(layer) is not QuantizedLinear for layer in model.layers)

@@ -48,7 +48,7 @@ def test_prune_returns_a_new_model_with_the_requested_sparsity(scope, sparsity):
     model = _mlp()
     snapshot = [p.data.copy() for p in model.parameters()]
     pruned = magnitude_prune(model, sparsity=sparsity, scope=scope)
-    assert pruned is not model and pruned.name == "mlp"
+    assert pruned is not model and pruned.name == f"mlp_pruned{round(100 * sparsity)}" and model.name == "mlp"
     for before, after in zip(snapshot, model.parameters()):
         np.testing.assert_array_equal(before, after.data)
     assert abs(measure_sparsity(pruned) - sparsity) < 0.002
@@ -200,6 +200,7 @@ def test_fine_tune_recovers_accuracy_keeps_zeros_and_is_reproducible():
     for a, b in zip(_weights(tuned), _weights(again)):
         np.testing.assert_array_equal(a, b)
     assert isinstance(tuned.layers[-1], Softmax) and tuned.layers[1].weight.dtype == np.float32
+    assert tuned.name == "mlp_ft_pruned90_ft" and to_sparse(tuned).name == "mlp_ft_pruned90_ft_csr"
     np.testing.assert_array_equal(_weights(fine_tune(pruned, x, y, epochs=0))[0], _weights(pruned)[0])
 
 

@@ -61,6 +61,13 @@ def _prunable_layers(model: Layer) -> list[Layer]:
     return layers
 
 
+def _renamed(model: Layer, suffix: str) -> Layer:
+    """Add a suffix to a model's `name` (if it has one), so a benchmark can tell variants apart."""
+    if isinstance(getattr(model, "name", None), str):
+        model.name = f"{model.name}_{suffix}"
+    return model
+
+
 def _check_sparsity(sparsity) -> float:
     if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real) or not 0 <= sparsity < 1:
         raise ValueError(f"sparsity={sparsity!r} is outside [0, 1); pass the fraction of weights to remove, e.g. 0.5")
@@ -98,7 +105,7 @@ def magnitude_prune(model: Layer, sparsity: float = 0.5, scope: str = "global") 
         scope: `"global"` (one ranking over every layer's weights) or `"layer"` (the same fraction per layer).
 
     Returns:
-        A deep copy of the model, pruned.
+        A deep copy of the model, pruned; a model `name` gets the suffix `_pruned<percent>`.
 
     Raises:
         ValueError: for a sparsity outside [0, 1), an unknown scope, or a model without prunable layers.
@@ -119,7 +126,7 @@ def magnitude_prune(model: Layer, sparsity: float = 0.5, scope: str = "global") 
         masks = [part.reshape(m.shape) for part, m in zip(np.split(flat_mask, bounds), magnitudes)]
     for layer, mask in zip(layers, masks):
         _zero_weights(layer, mask)
-    return pruned
+    return _renamed(pruned, f"pruned{round(100 * sparsity)}")
 
 # %% ../../nbs/16_compression/compression_dev.ipynb #compression-sparse-linear
 class SparseLinear(Layer):
@@ -215,9 +222,9 @@ def _sparsify_layer(layer: Layer) -> Layer:
 
 
 def to_sparse(model: Layer) -> Layer:
-    """A new model with every Linear replaced by its `SparseLinear` (CSR) form."""
+    """A new model with every Linear replaced by its `SparseLinear` (CSR) form (name suffix `_csr`)."""
     _check_model(model, "to_sparse")
-    return _sparsify_layer(copy.deepcopy(model))
+    return _renamed(_sparsify_layer(copy.deepcopy(model)), "csr")
 
 
 def sparse_nbytes(model: Layer) -> int:
@@ -355,7 +362,7 @@ def fine_tune(model: Layer, x, y, *, epochs: int = 20, lr: float = 0.05, batch_s
         seed: seeds the shuffling (`np.random.default_rng(seed)`), so runs are reproducible.
 
     Returns:
-        The fine-tuned copy; the original model is not modified.
+        The fine-tuned copy (a model `name` gets the suffix `_ft`); the original is not modified.
     """
     for name, value, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
@@ -373,4 +380,4 @@ def fine_tune(model: Layer, x, y, *, epochs: int = 20, lr: float = 0.05, batch_s
         for start in range(0, len(y), int(batch_size)):
             batch = order[start:start + int(batch_size)]
             _sgd_step(layers, masks, x[batch], y[batch], float(lr))
-    return tuned
+    return _renamed(tuned, "ft")

@@ -159,7 +159,8 @@ def quantize_model(model: Layer, bits: int = 8, per_channel: bool = True) -> Lay
         per_channel: one scale per output column (True) or one per weight matrix (False).
 
     Returns:
-        A deep copy of the model with quantized layers (its `name`, if any, is kept).
+        A deep copy of the model with quantized layers; a model `name`, if any, gets the suffix
+        `_int8` so that a benchmark can tell the two apart.
 
     Raises:
         ValueError: if `bits` is not supported.
@@ -169,4 +170,7 @@ def quantize_model(model: Layer, bits: int = 8, per_channel: bool = True) -> Lay
         raise ValueError(f"bits={bits!r} is not supported; supported values: {list(SUPPORTED_BITS)}")
     if not isinstance(model, Layer):
         raise TypeError(f"quantize_model needs a tinytorch Layer such as Sequential, got {type(model).__name__}")
-    return _quantize_layer(copy.deepcopy(model), per_channel)
+    quantized = _quantize_layer(copy.deepcopy(model), per_channel)
+    if isinstance(getattr(quantized, "name", None), str):
+        quantized.name = f"{quantized.name}_int8"
+    return quantized
