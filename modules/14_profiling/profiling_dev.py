@@ -309,11 +309,28 @@ class Profiler:
         """
         return int(sum(row["flops"] for row in self.layer_flops_table(model, input_shape)))
 
-    def measure_memory(self, model: Layer, input_shape: tuple[int, ...], seed: int = 0) -> dict:
+    def _stored_bytes(self, model) -> dict:
+        """Parameter and buffer bytes, or None with a reason when the model does not expose them."""
+        if not callable(getattr(model, "parameters", None)):
+            reason = (f"{type(model).__name__} has no parameters() method, so its stored size cannot be "
+                      "counted; wrap it in a tinytorch Layer to report it")
+            keys = ("parameter_memory_mb", "buffer_memory_mb", "model_size_mb", "parameter_bytes",
+                    "buffer_bytes", "parameter_count")
+            return {**{key: None for key in keys}, "unavailable": {key: reason for key in keys}}
+        leaves = _leaf_layers(model) if isinstance(model, Layer) else [model]
+        parameter_bytes = int(sum(_as_array(p).nbytes for p in model.parameters()))
+        buffer_bytes = int(sum(_as_array(b).nbytes for layer in leaves
+                               for b in getattr(layer, "buffers", lambda: [])()))
+        return {"parameter_memory_mb": parameter_bytes / BYTES_PER_MB, "buffer_memory_mb": buffer_bytes / BYTES_PER_MB,
+                "model_size_mb": (parameter_bytes + buffer_bytes) / BYTES_PER_MB,
+                "parameter_bytes": parameter_bytes, "buffer_bytes": buffer_bytes,
+                "parameter_count": self.count_parameters(model), "unavailable": {}}
+
+    def measure_memory(self, model, input_shape: tuple[int, ...], seed: int = 0) -> dict:
         """Stored bytes and the allocation peak of one forward.
 
         The input is `np.random.default_rng(seed).standard_normal(input_shape)` as float32, created
-        before tracing. One untimed, untraced warm-up call runs first; then one traced call.
+        before tracing. One untraced warm-up call runs first; then one traced call.
 
         Returns:
             `peak_memory_mb`: tracemalloc peak during the traced forward (temporaries and output;
@@ -321,28 +338,21 @@ class Profiler:
             `nbytes` of `model.parameters()` (dtype-aware); `buffer_memory_mb`: non-trainable arrays
             such as the index arrays of sparse layers; `model_size_mb`: the two together;
             `input_memory_mb`, `output_memory_mb`, the byte counts behind them, the parameter
-            count, the input shape and dtype, and a `method` string.
+            count, the input shape and dtype, and a `method` string. For a plain callable without
+            `parameters()`, the stored-size entries are None and `unavailable` says why.
         """
         shape = _check_input_shape(input_shape)
-        parameter_count = self.count_parameters(model)
-        params = [_as_array(p) for p in model.parameters()]
-        buffers = [b for layer in _leaf_layers(model) for b in getattr(layer, "buffers", lambda: [])()]
+        stored = self._stored_bytes(model)
         x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
         output = _call_model(model, x)  # warm-up outside tracing
         peak = traced_peak_bytes(lambda: _call_model(model, x))
-        parameter_bytes = int(sum(p.nbytes for p in params))
-        buffer_bytes = int(sum(_as_array(b).nbytes for b in buffers))
         output_bytes = int(_as_array(output).nbytes)
         return {
             "peak_memory_mb": peak / BYTES_PER_MB,
-            "parameter_memory_mb": parameter_bytes / BYTES_PER_MB,
-            "buffer_memory_mb": buffer_bytes / BYTES_PER_MB,
-            "model_size_mb": (parameter_bytes + buffer_bytes) / BYTES_PER_MB,
+            **stored,
             "input_memory_mb": x.nbytes / BYTES_PER_MB,
             "output_memory_mb": output_bytes / BYTES_PER_MB,
-            "peak_bytes": int(peak), "parameter_bytes": parameter_bytes, "buffer_bytes": buffer_bytes,
-            "input_bytes": int(x.nbytes), "output_bytes": output_bytes,
-            "parameter_count": parameter_count,
+            "peak_bytes": int(peak), "input_bytes": int(x.nbytes), "output_bytes": output_bytes,
             "input_shape": shape, "input_dtype": "float32", "seed": seed,
             "method": "tracemalloc peak of one forward (peak reset first, after one untraced warm-up call)",
         }

@@ -210,3 +210,12 @@ def test_a_failing_model_propagates_its_error():
         Profiler().measure_latency(_mlp(), np.zeros((1, 10), np.float32), warmup=0, iterations=1)
     with pytest.raises(TypeError, match="forward"):
         Profiler().measure_latency(object(), np.zeros(1), warmup=0, iterations=1)
+
+
+def test_memory_of_a_plain_callable_reports_the_peak_and_says_why_sizes_are_missing():
+    weight = np.ones((64, 10), dtype=np.float32)
+    memory = Profiler().measure_memory(lambda x: x @ weight, (4, 64))
+    assert memory["peak_bytes"] >= 4 * 10 * 4 and memory["output_bytes"] == 160
+    assert memory["parameter_memory_mb"] is None and memory["model_size_mb"] is None
+    assert "parameters()" in memory["unavailable"]["parameter_memory_mb"]
+    assert Profiler().measure_memory(_mlp(), (1, 64))["unavailable"] == {}
