@@ -16,6 +16,7 @@ Run from the repository root:
     python bench/inference.py                  # baseline MLP, three ways
     python bench/inference.py --all-models     # plus every reference model through tinytorch
     python bench/inference.py --table          # plus accuracy and parameter bytes per reference model
+    python bench/inference.py --batch 200      # the whole test set per call: framework overhead amortised
 """
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def torch_block(net, x: np.ndarray) -> Block:
 def check_same_outputs(model, x: np.ndarray) -> None:
     expected = model(x).data
     w1, b1, w2, b2 = (p.data for p in model.parameters())
-    np.testing.assert_array_equal(np.maximum(x.reshape(1, -1) @ w1 + b1, 0) @ w2 + b2, expected)
+    np.testing.assert_array_equal(np.maximum(x.reshape(len(x), -1) @ w1 + b1, 0) @ w2 + b2, expected)
     if torch is not None:
         with torch.inference_mode():
             got = torch_module(model)(torch.from_numpy(np.array(x))).numpy()
@@ -155,16 +156,18 @@ def accuracy_table(digits) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=1, help="test images per call (1..200); default 1")
     parser.add_argument("--min-block-ms", type=float, default=2.0)
     parser.add_argument("--all-models", action="store_true", help="time every reference model through tinytorch")
     parser.add_argument("--table", action="store_true", help="print accuracy and parameter bytes per reference model")
     parser.add_argument("--no-peers", action="store_true", help="skip the timeit / torch.utils.benchmark cross-check")
     args = parser.parse_args(argv)
-    if args.rounds < 5 or args.min_block_ms <= 0:
-        parser.error(f"--rounds must be >= 5 and --min-block-ms > 0, got {args.rounds} and {args.min_block_ms}")
+    if args.rounds < 5 or args.min_block_ms <= 0 or not 1 <= args.batch <= 200:
+        parser.error(f"--rounds must be >= 5, --min-block-ms > 0 and --batch in 1..200, "
+                     f"got {args.rounds}, {args.min_block_ms} and {args.batch}")
 
     digits = load_tinydigits()
-    x = np.ascontiguousarray(digits.x_test[:1])  # one real test image, batch of 1
+    x = np.ascontiguousarray(digits.x_test[:args.batch])  # real test images
     model = load_reference_model("tinydigits_mlp")
     check_same_outputs(model, x)
 
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     calls = {name: calibrate(block, args.min_block_ms / 1e3) for name, block in blocks.items()}
     values = interleaved(blocks, calls, args.rounds)
 
-    print("Batch-1 latency of tinydigits_mlp (64-32-10), one TinyDigits test image")
+    print(f"Latency of tinydigits_mlp (64-32-10), batch of {args.batch} TinyDigits test image(s) per call")
     for line in system_lines():
         print("  " + line)
     print(f"  {args.rounds} interleaved rounds, blocks >= {args.min_block_ms} ms, per-call times in microseconds")
