@@ -874,6 +874,28 @@ def plot_metric_panel(ax, metric: str, per_model: Mapping[str, BenchmarkResult])
     ax.grid(axis="y", alpha=0.3)
 
 
+def frontier_staircase(front: Sequence[tuple[float, float]], directions: Sequence[str],
+                       xlim: tuple[float, float], ylim: tuple[float, float]) -> list[tuple[float, float]]:
+    """The boundary of the region the frontier points dominate, as a staircase from axis edge to axis edge.
+
+    Between two neighbouring frontier points, the boundary keeps the y of the point that dominates that
+    stretch of x: the left one when x is minimised (its region extends to the right), the right one when
+    x is maximised. The ends run to the plot edges on the worse side of each axis.
+    """
+    points = sorted(front)
+    x_edge = xlim[1] if directions[0] == "min" else xlim[0]
+    y_edge = ylim[0] if directions[1] == "max" else ylim[1]
+    if directions[0] == "min":
+        path = [(points[0][0], y_edge)]
+        for (x, y), (next_x, _) in zip(points, points[1:]):
+            path += [(x, y), (next_x, y)]
+        return path + [points[-1], (x_edge, points[-1][1])]
+    path = [(x_edge, points[0][1])]
+    for (x, y), (_, next_y) in zip(points, points[1:]):
+        path += [(x, y), (x, next_y)]
+    return path + [points[-1], (points[-1][0], y_edge)]
+
+
 def plot_pareto_panel(ax, x_metric: str, y_metric: str, results: Mapping[str, Mapping[str, BenchmarkResult]]) -> list[str]:
     """Draw every model with its intervals, and the Pareto frontier as a staircase; return the frontier."""
     xs, ys = results[x_metric], results[y_metric]
@@ -888,11 +910,11 @@ def plot_pareto_panel(ax, x_metric: str, y_metric: str, results: Mapping[str, Ma
                     fmt="o", markersize=8 if on_front else 6, capsize=4, zorder=3,
                     color=_BEST_COLOR if on_front else "grey")
         ax.annotate(name, (xs[name].mean, ys[name].mean), xytext=(6, 6), textcoords="offset points", fontsize=8)
-    ordered = sorted(front, key=lambda n: xs[n].mean)
-    # The region a frontier point dominates starts at its x; where x is minimised the step holds its y
-    # until the next point ("post"), where x is maximised it takes the next point's y ("pre").
-    ax.step([xs[n].mean for n in ordered], [ys[n].mean for n in ordered], where="post" if directions[0] == "min" else "pre",
-            color=_BEST_COLOR, linewidth=2, alpha=0.8, label="Pareto frontier", zorder=2)
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    path = frontier_staircase([(xs[n].mean, ys[n].mean) for n in front], directions, xlim, ylim)
+    ax.plot(*zip(*path), color=_BEST_COLOR, linewidth=2, alpha=0.8, label="Pareto frontier", zorder=2)
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
     for axis_label, metric in ((ax.set_xlabel, x_metric), (ax.set_ylabel, y_metric)):
         direction = "lower" if METRIC_DIRECTIONS[metric] == "min" else "higher"
         axis_label(f"{metric} ({METRIC_UNITS[metric]}, {direction} is better)")
@@ -994,7 +1016,7 @@ class BenchmarkSuite:
             plot_metric_panel(ax, metric, results[metric])
         for ax in axes[len(metrics):]:
             ax.set_visible(False)
-        axes[0].legend(loc="lower right", fontsize=7)
+        figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8)
         figure.suptitle("Benchmark results: every raw value, its spread, and the 95% interval of the mean")
         if save_plots:
             _write_atomic(self.output_dir / "benchmark_comparison.png",

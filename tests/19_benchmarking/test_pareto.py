@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinytorch.benchmarking.benchmark import (BenchmarkSuite, dominates, pareto_front, results_to_json,
-                                              BenchmarkResult)
+from tinytorch.benchmarking.benchmark import (BenchmarkSuite, dominates, frontier_staircase, pareto_front,
+                                              results_to_json)
 from tinytorch.datasets.tinydigits import load_tinydigits
 from tinytorch.models.zoo import load_reference_model
 
@@ -112,8 +112,25 @@ def test_pareto_plot_draws_a_step_frontier_and_error_bars(tmp_path):
     })
     figure = suite.plot_pareto_frontier()
     [ax] = figure.axes
-    steps = [line for line in ax.get_lines() if line.get_drawstyle().startswith("steps")]
-    assert len(steps) == 1 and steps[0].get_drawstyle() == "steps-post"
-    np.testing.assert_allclose(steps[0].get_xdata(), [1.1, 2.1])
+    [frontier] = [line for line in ax.get_lines() if line.get_label() == "Pareto frontier"]
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    expected = [(1.1, ylim[0]), (1.1, 0.9), (2.1, 0.9), (2.1, 0.95), (xlim[1], 0.95)]
+    np.testing.assert_allclose(np.column_stack([frontier.get_xdata(), frontier.get_ydata()]), expected)
     assert len(ax.containers) == 3, "one error-bar container per model"
     assert (tmp_path / "out" / "pareto_latency_vs_accuracy.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("directions, expected", [
+    (("min", "max"), [(1, 0), (1, 1), (2, 1), (2, 2), (10, 2)]),
+    (("min", "min"), [(1, 10), (1, 2), (2, 2), (2, 1), (10, 1)]),
+    (("max", "max"), [(0, 2), (1, 2), (1, 1), (2, 1), (2, 0)]),
+    (("max", "min"), [(0, 1), (1, 1), (1, 2), (2, 2), (2, 10)]),
+])
+def test_staircase_bounds_the_dominated_region_for_every_direction(directions, expected):
+    front = {("min", "max"): [(2, 2), (1, 1)], ("min", "min"): [(1, 2), (2, 1)],
+             ("max", "max"): [(1, 2), (2, 1)], ("max", "min"): [(1, 1), (2, 2)]}[directions]
+    assert frontier_staircase(front, directions, (0, 10), (0, 10)) == expected
+
+
+def test_staircase_of_one_point_still_draws_its_corner():
+    assert frontier_staircase([(3, 0.5)], ("min", "max"), (0, 10), (0, 1)) == [(3, 0), (3, 0.5), (10, 0.5)]
