@@ -4,7 +4,7 @@ import copy
 import numpy as np
 import pytest
 
-from tinytorch.benchmarking.benchmark import (_make_result, _recommend, compare_ablation_orders,
+from tinytorch.benchmarking.benchmark import (BYTES_PER_MB, BenchmarkResult, _recommend, compare_ablation_orders,
                                               compare_optimization_techniques, difference_test,
                                               optimize_benchmark_configuration, run_ablation)
 from tinytorch.datasets.tinydigits import load_tinydigits
@@ -59,14 +59,14 @@ def test_comparison_bad_input():
 
 
 def noisy(name, values):
-    return _make_result(name, values, "ms", {})
+    return BenchmarkResult(name, values, {}, unit="ms")
 
 
 def test_a_speedup_inside_the_noise_is_reported_as_such():
     base = noisy("b", [10.0, 10.5, 9.5, 10.2, 9.8])
     same = noisy("s", [9.8, 10.4, 9.4, 10.1, 9.6])
-    test = difference_test(base, same)
-    assert test["significant"] is False and test["p_value"] > 0.05
+    test = difference_test(base, same, "latency")
+    assert test["significant"] is False and test["p_value"] > 0.05 and test["verdict"] == "no detectable difference"
     improvements = {"same": {"latency_speedup": 1.02, "latency_speedup_significant": False,
                              "memory_speedup": 1.0, "memory_speedup_significant": False,
                              "energy_speedup": 1.01, "energy_speedup_significant": False,
@@ -149,7 +149,7 @@ def test_run_count_advice_finds_the_warmup_and_the_ci_target():
     fake = FakeClock(costs)
     advice = optimize_benchmark_configuration(fake.model, np.zeros((1, 8, 8)), max_runs=40, calls_per_block=5,
                                               ci_target=0.02, clock=fake)
-    assert advice["recommended_warmup_runs"] == 3
+    assert advice["warmup_blocks"] == 3 and advice["recommended_warmup_runs"] == 15, "3 blocks of 5 calls"
     values = np.array(advice["values_ms"][3:])
     s, m = values.std(ddof=1), values.mean()
     n = advice["runs_for_ci_target"]

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinytorch.benchmarking.benchmark import (BenchmarkSuite, dominates, frontier_staircase, pareto_front,
-                                              results_to_json)
+from tinytorch.benchmarking.benchmark import (BenchmarkResult, BenchmarkSuite, dominates, frontier_staircase,
+                                              pareto_front, results_to_json)
 from tinytorch.datasets.tinydigits import load_tinydigits
 from tinytorch.models.zoo import load_reference_model
 
@@ -16,8 +16,7 @@ LAT_ACC = ("min", "max")
 
 
 def _make(name, values, unit):
-    from tinytorch.benchmarking.benchmark import _make_result
-    return _make_result(name, values, unit, {})
+    return BenchmarkResult(name, values, unit=unit)
 
 
 def suite_with(tmp_path, per_model: dict) -> BenchmarkSuite:

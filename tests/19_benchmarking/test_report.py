@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.benchmarking.benchmark import (BenchmarkSuite, DeploymentConstraints, _make_result, render_report,
+from tinytorch.benchmarking.benchmark import (BenchmarkResult, BenchmarkSuite, DeploymentConstraints, render_report,
                                               results_to_json)
 from tinytorch.datasets.tinydigits import load_tinydigits
 from tinytorch.models.zoo import load_reference_model
@@ -31,8 +31,10 @@ def constructed_suite(tmp_path: Path) -> BenchmarkSuite:
     results = {metric: {} for metric in UNITS}
     for name, figures in CONSTRUCTED.items():
         for metric, values in figures.items():
-            meta = ENERGY_META if metric == "energy" else ({"calls_per_block": 64} if metric == "latency" else {})
-            results[metric][name] = _make_result(f"{name}_{metric}", values, UNITS[metric], dict(meta))
+            meta = {"energy": ENERGY_META, "latency": {"calls_per_block": 64},
+                    "accuracy": {"datasets": [{"dataset": "tinydigits_test", "samples": 200,
+                                               "correct": round(values[0] * 200)}]}}.get(metric, {})
+            results[metric][name] = BenchmarkResult(f"{name}_{metric}", values, dict(meta), unit=UNITS[metric])
     path = tmp_path / "constructed.json"
     system = {"platform": "Linux-test", "cpu_count": 2, "python_version": "3.11.2"}
     path.write_text(json.dumps(results_to_json(results, system, {"warmup_runs": 5, "measurement_runs": 5})))

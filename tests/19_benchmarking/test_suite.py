@@ -85,12 +85,13 @@ def test_an_unreadable_package_means_no_measurement(tmp_path):
 def test_measured_energy_from_a_fake_rapl_counter_including_a_wrap(tmp_path):
     counter = write_rapl(tmp_path, "intel-rapl:0", 9_990, max_range=10_000)
 
-    def inference():  # every call "uses" 3 uJ of package energy; the counter wraps at 10000
-        value = int(counter.read_text())
-        counter.write_text(str((value + 3) % 10_000))
+    def run_block(calls):  # every call "uses" 3 uJ of package energy; the counter wraps at 10000
+        for _ in range(calls):
+            value = int(counter.read_text())
+            counter.write_text(str((value + 3) % 10_000))
 
     meter = EnergyMeter(rapl_root=tmp_path, cpu_clock=lambda: 0)
-    result = measure_energy({"m": inference}, {"m": 10}, blocks=2, meter=meter)["m"]
+    result = measure_energy({"m": run_block}, {"m": 10}, blocks=2, meter=meter)["m"]
     assert result.metadata["method"] == "measured" and "other process" in result.metadata["assumptions"]
     np.testing.assert_allclose(result.values, [3e-6, 3e-6])
 
@@ -98,11 +99,11 @@ def test_measured_energy_from_a_fake_rapl_counter_including_a_wrap(tmp_path):
 def test_estimated_energy_with_a_fake_cpu_clock(tmp_path):
     clock = {"ns": 0}
 
-    def inference():
-        clock["ns"] += 250_000  # 0.25 ms of CPU per inference
+    def run_block(calls):
+        clock["ns"] += 250_000 * calls  # 0.25 ms of CPU per inference
 
     meter = EnergyMeter(watts_per_core=8.0, rapl_root=tmp_path / "absent", cpu_clock=lambda: clock["ns"])
-    results = measure_energy({"a": inference, "b": inference}, {"a": 4, "b": 8}, blocks=3, meter=meter)
+    results = measure_energy({"a": run_block, "b": run_block}, {"a": 4, "b": 8}, blocks=3, meter=meter)
     for name, calls in (("a", 4), ("b", 8)):
         np.testing.assert_allclose(results[name].values, [8.0 * 0.25e-3] * 3)
         assert results[name].metadata["cpu_time_ns_per_block"] == [calls * 250_000] * 3
