@@ -1746,6 +1746,12 @@ def _ensure_folder(folder: Path) -> Path:
     return folder
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     """Write `path` through `write(temporary_path)`, then rename: readers see the old or the new file."""
     path = Path(path)
@@ -1758,6 +1764,7 @@ def _write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     os.close(handle)
     try:
         write(Path(temporary))
+        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -62,6 +62,9 @@ def test_report_is_written_atomically_and_equals_the_return_value(tmp_path):
     report = suite.generate_report()
     assert (tmp_path / "out" / "benchmark_report.md").read_text() == report
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["benchmark_report.md"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out" / "benchmark_report.md").stat().st_mode & 0o777 == 0o666 & ~umask, "usual file mode"
 
 
 def test_an_interrupted_write_leaves_the_old_report_whole(tmp_path, monkeypatch):

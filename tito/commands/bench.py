@@ -126,27 +126,38 @@ def run_demo(args) -> int:
     except (BenchmarkError, OSError, ValueError) as error:
         raise TitoError(f"the benchmark demo failed: {error}") from error
     rows = comparison_rows(outcome["suite"])
+    ablation = outcome["ablation"]
     if args.json:
-        ablation = outcome["ablation"]
         print_json({"models": rows, "files": [str(f) for f in outcome["files"]],
                     "ablation": None if ablation is None else ablation.to_dict("records")})
         return 0
-    table = Table("model", "latency ms [95% CI]", "accuracy", "peak memory MB", "model size MB",
-                  f"energy mJ/inference ({rows[0]['energy_method']})", title="Reference models on TinyDigits (200 test images)")
-    for row in rows:
-        low, high = row["latency_ci_ms"]
-        size = "n/a" if row["model_size_mb"] is None else f"{row['model_size_mb']:.4f}"
-        table.add_row(row["model"], f"{row['latency_ms']:.4f} [{low:.4f}, {high:.4f}]", f"{row['accuracy']:.3f}",
-                      f"{row['peak_memory_mb']:.4f}", size, f"{row['energy_mj']:.4f}")
-    out.print(table)
-    if outcome["ablation"] is not None:
-        _print_ablation(outcome["ablation"])
+    out.print(_comparison_table(rows))
+    if ablation is not None:
+        out.print(_ablation_table(ablation))
     err.print(f"wrote {', '.join(str(f) for f in outcome['files'])}")
     return 0
 
 
-def _print_ablation(frame) -> None:
-    table = Table(*ABLATION_COLUMNS, title="Ablation: quantize and prune in both orders")
+def _comparison_table(rows: list[dict]) -> Table:
+    method = rows[0]["energy_method"]
+    table = Table("model", "latency ms [95% CI]", "accuracy", "peak mem KB", "size KB", f"energy uJ ({method})",
+                  title="Reference models on the TinyDigits test set (200 images), batch 1")
+    for row in rows:
+        low, high = row["latency_ci_ms"]
+        size = "n/a" if row["model_size_mb"] is None else f"{row['model_size_mb'] * 1024:.2f}"
+        table.add_row(row["model"], f"{row['latency_ms']:.4f} [{low:.4f}, {high:.4f}]", f"{row['accuracy']:.3f}",
+                      f"{row['peak_memory_mb'] * 1024:.2f}", size, f"{row['energy_mj'] * 1e3:.2f}")
+    return table
+
+
+def _ablation_table(frame) -> Table:
+    table = Table("order", "stage", "latency ms", "change", "accuracy", "size KB", "energy uJ",
+                  title="Ablation: quantize and prune (0.5) in both orders; change = vs the previous stage")
     for row in frame.to_dict("records"):
-        table.add_row(*(_cell(row[c]) for c in ABLATION_COLUMNS))
-    out.print(table)
+        if row["delta_latency_ms"] is None or row["delta_latency_ms"] != row["delta_latency_ms"]:
+            change = "-"
+        else:
+            change = f"{row['delta_latency_ms']:+.4f} ({'significant' if row['latency_change_significant'] else 'noise'})"
+        table.add_row(row["order"], row["step"], f"{row['latency_ms']:.4f}", change, f"{row['accuracy']:.3f}",
+                      f"{row['model_size_mb'] * 1024:.2f}", f"{row['energy_j'] * 1e6:.2f}")
+    return table
