@@ -965,6 +965,9 @@ test_unit_accuracy_from_outputs()
 #   (for accuracy: "better"/"worse"); otherwise "no detectable difference". A candidate inside the noise
 #   is never ranked ahead of the baseline.
 #
+# Accuracy measured on a single dataset has one value, too few for Welch; there the counts speak:
+# `compare_accuracy_counts` uses Fisher's exact test on correct/wrong counts (given, in the next cell).
+#
 # `ratio_of_means_interval` is given; **your task (19.6)** is `compare_samples`.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-ratio", "locked": false, "schema_version": 3, "solution": false}
@@ -1062,6 +1065,37 @@ _METRICS = {  # metric -> (unit, lower is better, verdict words)
     "memory": ("MB", True, ("smaller", "larger")),
     "accuracy": ("fraction", False, ("better", "worse")),
 }
+
+
+def compare_accuracy_counts(baseline_correct: int, baseline_total: int, candidate_correct: int,
+                            candidate_total: int, alpha: float = 0.05) -> dict[str, Any]:
+    """Compare two accuracies from their counts of correct predictions (one dataset is enough).
+
+    The p-value is Fisher's exact test on the 2x2 table of correct/wrong counts; the ratio interval is
+    Katz's log interval for a ratio of proportions (a large-sample normal interval, so wide for small
+    counts). Both treat the two sets of predictions as independent, which is conservative when the
+    models were scored on the same samples.
+    """
+    for label, value in (("baseline_total", baseline_total), ("candidate_total", candidate_total)):
+        _check_count(label, value, 1)
+    if not (0 <= baseline_correct <= baseline_total and 0 <= candidate_correct <= candidate_total):
+        raise ValueError(f"correct counts ({baseline_correct}, {candidate_correct}) must lie between 0 and their totals")
+    a, b = baseline_correct / baseline_total, candidate_correct / candidate_total
+    table = [[candidate_correct, candidate_total - candidate_correct], [baseline_correct, baseline_total - baseline_correct]]
+    p_value = float(stats.fisher_exact(table).pvalue)
+    if a > 0 and b > 0:
+        ratio = b / a
+        se = math.sqrt(1 / candidate_correct - 1 / candidate_total + 1 / baseline_correct - 1 / baseline_total)
+        z = float(stats.norm.ppf(1 - alpha / 2))
+        low, high = ratio * math.exp(-z * se), ratio * math.exp(z * se)
+    else:
+        ratio = low = high = math.nan
+    if p_value < alpha and b != a and (math.isnan(ratio) or not low <= 1.0 <= high):
+        verdict = "better" if b > a else "worse"
+    else:
+        verdict = "no detectable difference"
+    return {"ratio": ratio, "ratio_ci_lower": low, "ratio_ci_upper": high, "p_value": p_value,
+            "test": "Fisher exact (counts)", "verdict": verdict}
 
 
 def _model_size_mb(model) -> tuple[float | None, str | None]:
@@ -1239,9 +1273,21 @@ class Benchmark:
                 row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="",
                            verdict="baseline")
             else:
-                row.update(compare_samples(baseline.values, result.values, lower_is_better, alpha, words))
+                row.update(self._compare_to_baseline(metric, baseline, result, alpha))
             rows.append(row)
         return pd.DataFrame(rows)
+
+    @staticmethod
+    def _compare_to_baseline(metric: str, baseline: BenchmarkResult, result: BenchmarkResult,
+                             alpha: float) -> dict[str, Any]:
+        """Welch on the values; for accuracy on too few datasets, Fisher on the pooled counts."""
+        _, lower_is_better, words = _METRICS[metric]
+        counts = [[d.get("correct") for d in r.metadata.get("datasets", [])] for r in (baseline, result)]
+        if metric == "accuracy" and min(baseline.count, result.count) < 2 and all(
+                c and None not in c for c in counts):
+            totals = [sum(d["samples"] for d in r.metadata["datasets"]) for r in (baseline, result)]
+            return compare_accuracy_counts(sum(counts[0]), totals[0], sum(counts[1]), totals[1], alpha)
+        return compare_samples(baseline.values, result.values, lower_is_better, alpha, words)
 
 # %%
 def test_unit_benchmark_fake_clock():
