@@ -965,6 +965,9 @@ test_unit_accuracy_from_outputs()
 #   (for accuracy: "better"/"worse"); otherwise "no detectable difference". A candidate inside the noise
 #   is never ranked ahead of the baseline.
 #
+# Accuracy measured on a single dataset has one value, too few for Welch; there the counts speak:
+# `compare_accuracy_counts` uses Fisher's exact test on correct/wrong counts (given, in the next cell).
+#
 # `ratio_of_means_interval` is given; **your task (19.6)** is `compare_samples`.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-ratio", "locked": false, "schema_version": 3, "solution": false}
@@ -1062,6 +1065,37 @@ _METRICS = {  # metric -> (unit, lower is better, verdict words)
     "memory": ("MB", True, ("smaller", "larger")),
     "accuracy": ("fraction", False, ("better", "worse")),
 }
+
+
+def compare_accuracy_counts(baseline_correct: int, baseline_total: int, candidate_correct: int,
+                            candidate_total: int, alpha: float = 0.05) -> dict[str, Any]:
+    """Compare two accuracies from their counts of correct predictions (one dataset is enough).
+
+    The p-value is Fisher's exact test on the 2x2 table of correct/wrong counts; the ratio interval is
+    Katz's log interval for a ratio of proportions (a large-sample normal interval, so wide for small
+    counts). Both treat the two sets of predictions as independent, which is conservative when the
+    models were scored on the same samples.
+    """
+    for label, value in (("baseline_total", baseline_total), ("candidate_total", candidate_total)):
+        _check_count(label, value, 1)
+    if not (0 <= baseline_correct <= baseline_total and 0 <= candidate_correct <= candidate_total):
+        raise ValueError(f"correct counts ({baseline_correct}, {candidate_correct}) must lie between 0 and their totals")
+    a, b = baseline_correct / baseline_total, candidate_correct / candidate_total
+    table = [[candidate_correct, candidate_total - candidate_correct], [baseline_correct, baseline_total - baseline_correct]]
+    p_value = float(stats.fisher_exact(table).pvalue)
+    if a > 0 and b > 0:
+        ratio = b / a
+        se = math.sqrt(1 / candidate_correct - 1 / candidate_total + 1 / baseline_correct - 1 / baseline_total)
+        z = float(stats.norm.ppf(1 - alpha / 2))
+        low, high = ratio * math.exp(-z * se), ratio * math.exp(z * se)
+    else:
+        ratio = low = high = math.nan
+    if p_value < alpha and b != a and (math.isnan(ratio) or not low <= 1.0 <= high):
+        verdict = "better" if b > a else "worse"
+    else:
+        verdict = "no detectable difference"
+    return {"ratio": ratio, "ratio_ci_lower": low, "ratio_ci_upper": high, "p_value": p_value,
+            "test": "Fisher exact (counts)", "verdict": verdict}
 
 
 def _model_size_mb(model) -> tuple[float | None, str | None]:
@@ -1239,9 +1273,21 @@ class Benchmark:
                 row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="",
                            verdict="baseline")
             else:
-                row.update(compare_samples(baseline.values, result.values, lower_is_better, alpha, words))
+                row.update(self._compare_to_baseline(metric, baseline, result, alpha))
             rows.append(row)
         return pd.DataFrame(rows)
+
+    @staticmethod
+    def _compare_to_baseline(metric: str, baseline: BenchmarkResult, result: BenchmarkResult,
+                             alpha: float) -> dict[str, Any]:
+        """Welch on the values; for accuracy on too few datasets, Fisher on the pooled counts."""
+        _, lower_is_better, words = _METRICS[metric]
+        counts = [[d.get("correct") for d in r.metadata.get("datasets", [])] for r in (baseline, result)]
+        if metric == "accuracy" and min(baseline.count, result.count) < 2 and all(
+                c and None not in c for c in counts):
+            totals = [sum(d["samples"] for d in r.metadata["datasets"]) for r in (baseline, result)]
+            return compare_accuracy_counts(sum(counts[0]), totals[0], sum(counts[1]), totals[1], alpha)
+        return compare_samples(baseline.values, result.values, lower_is_better, alpha, words)
 
 # %%
 def test_unit_benchmark_fake_clock():
@@ -1872,10 +1918,10 @@ test_unit_intervals_and_best()
 # %% [markdown]
 # ### More than noise? Significance for every metric
 #
-# `difference_test(base, other, metric)` decides whether a difference is real. For repeated
-# measurements it uses the core's `compare_samples` (Welch's t-test *and* a ratio interval that excludes
-# 1). Accuracy is a single value per dataset, so it is tested on the counts behind it: Fisher's exact
-# test on correct and wrong answers (2 images out of 200 is noise; 40 is not). `compare_results` builds
+# `difference_test(base, other, metric)` decides whether a difference is real, with the same test as
+# `Benchmark.compare_models`: Welch's t-test *and* a ratio interval that excludes 1 for repeated
+# measurements; for accuracy (one value per dataset) Fisher's exact test on the counts of correct and
+# wrong answers behind it (2 images out of 200 is noise; 40 is not). `compare_results` builds
 # the `compare_models` table for any metric, including energy and results loaded from a file.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-noise", "locked": false, "schema_version": 3, "solution": false}
@@ -1884,40 +1930,26 @@ _VERDICT_WORDS = {"latency": ("faster", "slower"), "memory": ("smaller", "larger
                   "accuracy": ("better", "worse"), "energy": ("less energy", "more energy")}
 
 
-def _correct_counts(result: BenchmarkResult) -> tuple[int, int] | None:
-    """(correct, samples) summed over datasets, when the accuracy benchmark recorded them."""
-    details = result.metadata.get("datasets")
-    if not details or any("correct" not in d or "samples" not in d for d in details):
-        return None
-    return sum(int(d["correct"]) for d in details), sum(int(d["samples"]) for d in details)
-
-
 def difference_test(base: BenchmarkResult, other: BenchmarkResult, metric: str = "latency",
                     alpha: float = 0.05) -> dict:
     """Is `other` different from `base` by more than measurement noise?
 
-    Repeated measurements (latency, memory, energy) go through `compare_samples` (Welch's t-test and
-    the ratio interval, both required). Accuracy is one value per dataset, so it is tested on the
-    counts of correct answers instead: Fisher's exact test, which treats the two models' answers as
-    independent samples (conservative when both answered the same test images). Without counts and
-    with fewer than two values per side, nothing can be said, and the difference is not significant.
+    The same test as `Benchmark.compare_models`: Welch's t-test *and* a ratio interval excluding 1
+    (`compare_samples`) for repeated measurements; for accuracy measured on too few datasets, Fisher's
+    exact test on the counts of correct answers (`compare_accuracy_counts`). Energy, which the core does
+    not measure, goes through `compare_samples`. Without counts and with fewer than two values per
+    side, nothing can be said, and the difference is not significant.
 
     Returns:
-        `{"significant": bool, "p_value": float (NaN when untestable), "test": str, "verdict": str}`.
+        `{"significant": bool, "p_value": float (NaN when untestable), "test": str, "verdict": str,
+        "ratio", "ratio_ci_lower", "ratio_ci_upper"}` (ratio = other / base).
     """
     better, worse = _VERDICT_WORDS[check_metric(metric)]
-    counts = (_correct_counts(base), _correct_counts(other)) if metric == "accuracy" else (None, None)
-    if None not in counts:
-        (base_ok, base_n), (other_ok, other_n) = counts
-        p_value = float(stats.fisher_exact([[base_ok, base_n - base_ok], [other_ok, other_n - other_ok]]).pvalue)
-        significant = p_value < alpha
-        verdict = "no detectable difference" if not significant else (better if other.mean > base.mean else worse)
-        return {"significant": significant, "p_value": p_value, "test": "Fisher exact on correct counts",
-                "verdict": verdict}
-    lower_is_better = METRIC_DIRECTIONS[metric] == "min"
-    outcome = compare_samples(base.values, other.values, lower_is_better, alpha, (better, worse))
-    return {"significant": outcome["verdict"] in (better, worse), "p_value": outcome["p_value"],
-            "test": outcome["test"], "verdict": outcome["verdict"]}
+    if metric in _METRICS:
+        outcome = Benchmark._compare_to_baseline(metric, base, other, alpha)
+    else:
+        outcome = compare_samples(base.values, other.values, METRIC_DIRECTIONS[metric] == "min", alpha, (better, worse))
+    return {**outcome, "significant": outcome["verdict"] in (better, worse)}
 
 
 def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha: float = 0.05) -> pd.DataFrame:
@@ -1935,10 +1967,9 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
         if name == names[0]:
             row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="", verdict="baseline")
         else:
-            ratio, low, high = ratio_of_means_interval(baseline.values, result.values, 1 - alpha)
             test = difference_test(baseline, result, metric, alpha)
-            row.update(ratio=ratio, ratio_ci_lower=low, ratio_ci_upper=high, p_value=test["p_value"],
-                       test=test["test"], verdict=test["verdict"])
+            row.update({key: test[key] for key in ("ratio", "ratio_ci_lower", "ratio_ci_upper", "p_value", "test",
+                                                   "verdict")})
         rows.append(row)
     return pd.DataFrame(rows)
 
