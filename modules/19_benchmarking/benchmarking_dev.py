@@ -1420,7 +1420,7 @@ from matplotlib.figure import Figure
 # The default, `DEFAULT_WATTS_PER_CORE = 10` W, is the order of magnitude of a desktop or server x86
 # core under load (a 65-125 W package with 8-16 cores); a phone core is nearer 1 W. Pass your own.
 #
-# **Exercise (Task 19.A):** implement `estimate_energy_per_inference`: given the CPU time of each
+# **Exercise (Task 19.7):** implement `estimate_energy_per_inference`: given the CPU time of each
 # block (nanoseconds), the calls per block and the watts per core, return the joules per inference
 # of each block.
 
@@ -1450,7 +1450,7 @@ def estimate_energy_per_inference(cpu_ns_per_block: Sequence[int], calls_per_blo
         raise ValueError(f"watts_per_core={watts_per_core} must be a positive number of watts, e.g. 10.0")
     if any(ns < 0 for ns in cpu_ns_per_block):
         raise ValueError(f"CPU times must not be negative, got {list(cpu_ns_per_block)}")
-    # Task 19.A: E = P x t for each block, per call.
+    # Task 19.7: E = P x t for each block, per call.
     ### BEGIN SOLUTION
     joules = []
     for cpu_ns in cpu_ns_per_block:
@@ -1685,7 +1685,7 @@ test_unit_measure_energy_estimate()
 # dominate each other (neither is *strictly* better), so both stay on the frontier. A single model is
 # its own frontier.
 #
-# **Exercise (Task 19.B):** implement `dominates(a, b, directions)`.
+# **Exercise (Task 19.8):** implement `dominates(a, b, directions)`.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-pareto-dominance", "locked": false, "schema_version": 3, "solution": true}
 #| export
@@ -1711,7 +1711,7 @@ def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[str])
         raise ValueError(f"points and directions must have the same length, got {len(a)}, {len(b)}, {len(directions)}")
     if any(d not in ("min", "max") for d in directions):
         raise ValueError(f"directions must be 'min' or 'max', got {list(directions)}")
-    # Task 19.B: compare objective by objective, respecting each direction.
+    # Task 19.8: compare objective by objective, respecting each direction.
     ### BEGIN SOLUTION
     strictly_better = False
     for value_a, value_b, direction in zip(a, b, directions):
@@ -2863,7 +2863,7 @@ test_unit_optimize_configuration()
 # as 1.0**, so an entry cannot win a medal with a lucky run. Constraints are judged on the measured
 # mean, and the reasons say what was measured against which bound.
 #
-# **Exercise (Task 19.C):** implement `check_olympic_constraints(event, candidate)`: return one reason
+# **Exercise (Task 19.9):** implement `check_olympic_constraints(event, candidate)`: return one reason
 # per broken or unmeasurable constraint (an empty list means the entry is valid).
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-olympic-constraints", "locked": false, "schema_version": 3, "solution": true}
@@ -2875,7 +2875,7 @@ def check_olympic_constraints(event: OlympicEvent | str, candidate: Mapping[str,
     the candidate has no measurement of counts as broken: an entry must show that it complies.
     """
     event = OlympicEvent(event)
-    # Task 19.C: check every constraint of the event; say what was measured and what was required.
+    # Task 19.9: check every constraint of the event; say what was measured and what was required.
     ### BEGIN SOLUTION
     reasons = []
     for constraint in event.constraints:

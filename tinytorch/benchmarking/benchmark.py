@@ -900,7 +900,7 @@ def estimate_energy_per_inference(cpu_ns_per_block: Sequence[int], calls_per_blo
         raise ValueError(f"watts_per_core={watts_per_core} must be a positive number of watts, e.g. 10.0")
     if any(ns < 0 for ns in cpu_ns_per_block):
         raise ValueError(f"CPU times must not be negative, got {list(cpu_ns_per_block)}")
-    # Task 19.A: E = P x t for each block, per call.
+    # Task 19.7: E = P x t for each block, per call.
     ### BEGIN SOLUTION
     joules = []
     for cpu_ns in cpu_ns_per_block:
@@ -1065,7 +1065,7 @@ def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[str])
         raise ValueError(f"points and directions must have the same length, got {len(a)}, {len(b)}, {len(directions)}")
     if any(d not in ("min", "max") for d in directions):
         raise ValueError(f"directions must be 'min' or 'max', got {list(directions)}")
-    # Task 19.B: compare objective by objective, respecting each direction.
+    # Task 19.8: compare objective by objective, respecting each direction.
     ### BEGIN SOLUTION
     strictly_better = False
     for value_a, value_b, direction in zip(a, b, directions):
@@ -1878,7 +1878,7 @@ def check_olympic_constraints(event: OlympicEvent | str, candidate: Mapping[str,
     the candidate has no measurement of counts as broken: an entry must show that it complies.
     """
     event = OlympicEvent(event)
-    # Task 19.C: check every constraint of the event; say what was measured and what was required.
+    # Task 19.9: check every constraint of the event; say what was measured and what was required.
     ### BEGIN SOLUTION
     reasons = []
     for constraint in event.constraints:
