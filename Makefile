@@ -19,6 +19,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/tito module complete 01
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/tito bench demo --out benchmark_results
 
 test: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest
