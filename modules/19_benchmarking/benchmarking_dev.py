@@ -1376,12 +1376,24 @@ print(demo.compare_models("accuracy")[["model", "mean", "count", "verdict"]].to_
 print(demo.compare_models("memory", input_shape=(1, 8, 8))[["model", "mean", "unit", "verdict"]].to_string())
 
 # %% [markdown]
-# # Part 2: from measurements to decisions
+# ## 6. From measurements to decisions
 #
 # The measurement core gives one `BenchmarkResult` per model and metric. The rest of the module turns
 # those into things an engineer can act on: an energy figure, a suite that runs every metric, plots
 # and a report, the Pareto frontier, a comparison of optimizations, ablations, and the scoring of the
-# TorchPerf Olympics. Everything below only *reads* measurements; it never invents one.
+# TorchPerf Olympics. Everything below either measures (energy) or reads measurements; none of it
+# invents a number, and every figure it prints comes with how sure we are of it.
+#
+# ```
+# Benchmark (latency, accuracy, memory)  +  energy (RAPL, or CPU time x watts per core)
+#                 \                               /
+#                  BenchmarkSuite: results[metric][model] = BenchmarkResult
+#                  |-- save_results / load_results   versioned JSON, raw values
+#                  |-- plot_results, plot_pareto_frontier   PNG, headless
+#                  |-- generate_report               Markdown: method, tables, verdicts, picks
+#                  |
+#                  +--> compare_optimization_techniques, run_ablation, score_olympic_event
+# ```
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-analysis-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export
@@ -1397,7 +1409,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 # %% [markdown]
-# ## Energy: E = P x t
+# ## 7. Energy: E = P x t
 #
 # Energy is power integrated over time. For a constant power `P` (watts) drawn for `t` seconds,
 # `E = P x t` joules. Per inference: a model that keeps one core busy for 0.2 ms at 10 W uses
@@ -1477,7 +1489,7 @@ def test_unit_energy_estimate():
 test_unit_energy_estimate()
 
 # %% [markdown]
-# ### Reading RAPL, and wrapping counters
+# ### 7.1 Reading RAPL, and wrapping counters
 #
 # `find_rapl_packages` looks for the package domains (`intel-rapl:0`, `intel-rapl:1`, ...). Their
 # sub-domains (`intel-rapl:0:0` for the cores, ...) are already part of the package figure, so adding
@@ -1533,7 +1545,7 @@ def test_unit_rapl_delta():
 test_unit_rapl_delta()
 
 # %% [markdown]
-# ### An energy meter, and the energy benchmark
+# ### 7.2 An energy meter, and the energy benchmark
 #
 # `EnergyMeter` hides the two methods behind one call: `measure_block(run_block, calls)` runs a block of
 # inferences and returns the joules per inference (measured, or `None` when it can only estimate) and
@@ -1665,7 +1677,7 @@ def test_unit_measure_energy_estimate():
 test_unit_measure_energy_estimate()
 
 # %% [markdown]
-# ## Pareto frontiers: dominance
+# ## 8. Pareto frontiers: dominance
 #
 # With two objectives, say latency (lower is better) and accuracy (higher is better), one model
 # **dominates** another when it is at least as good on both and strictly better on at least one. The
@@ -1760,7 +1772,7 @@ def test_unit_pareto_front():
 test_unit_pareto_front()
 
 # %% [markdown]
-# ## The suite: every metric, then files a person can read
+# ## 9. The suite: every metric, then files a person can read
 #
 # `BenchmarkSuite` runs the four measurements (latency, accuracy, memory, energy) over the same
 # models, keeps every raw value, and turns them into three kinds of output, each written to
@@ -1865,7 +1877,7 @@ def test_unit_results_json():
 test_unit_results_json()
 
 # %% [markdown]
-# ### Reading intervals at a glance, and recommending by constraints
+# ### 9.1 Reading intervals at a glance, and recommending by constraints
 #
 # `intervals_overlap` says whether two 95% intervals of the mean overlap, the quick check a reader
 # makes on a plot. (Overlap is a cautious test: two intervals can overlap a little while a t-test
@@ -1916,7 +1928,7 @@ def test_unit_intervals_and_best():
 test_unit_intervals_and_best()
 
 # %% [markdown]
-# ### More than noise? Significance for every metric
+# ### 9.2 More than noise? Significance for every metric
 #
 # `difference_test(base, other, metric)` decides whether a difference is real, with the same test as
 # `Benchmark.compare_models`: Welch's t-test *and* a ratio interval that excludes 1 for repeated
@@ -1992,7 +2004,7 @@ def test_unit_difference_test():
 test_unit_difference_test()
 
 # %% [markdown]
-# ### The report
+# ### 9.3 The report
 #
 # A report is for a reader who was not there when the numbers were taken. So it states the method
 # first (how many warm-up calls and measured blocks, how blocks were calibrated, how energy was
@@ -2141,7 +2153,7 @@ def _energy_method(per_model: Mapping[str, BenchmarkResult]) -> str:
             f"{_fmt(first.get('watts_per_core'))} W (an assumption); {first.get('assumptions')}")
 
 # %% [markdown]
-# ### The plots
+# ### 9.4 The plots
 #
 # A bar of means hides the two things a reader most needs: how much the values scatter, and how sure
 # we are of the mean. `plot_metric_panel` draws, for each model, every raw value as a dot (spread
@@ -2237,7 +2249,7 @@ def plot_pareto_panel(ax, x_metric: str, y_metric: str, results: Mapping[str, Ma
     return front
 
 # %% [markdown]
-# ### `BenchmarkSuite`
+# ### 9.5 `BenchmarkSuite`
 #
 # The suite puts the pieces together. Nothing is written at construction: the output folder appears
 # the first time a file is saved. A model that fails stops the run with a `BenchmarkError` naming it,
@@ -2474,7 +2486,7 @@ def test_unit_benchmark_suite():
 test_unit_benchmark_suite()
 
 # %% [markdown]
-# ## Comparing optimizations
+# ## 10. Comparing optimizations
 #
 # `compare_optimization_techniques(base, optimized, datasets)` benchmarks the base model and its
 # optimized versions together (one suite, models interleaved), then expresses every optimized model
@@ -2528,13 +2540,18 @@ def compare_optimization_techniques(base_model: Any, optimized_models: Sequence[
     base_name, optimized_names = names[0], names[1:]
     means = {name: {metric: results[metric][name].mean for metric in results} for name in names}
     improvements = {name: _improvements(results, base_name, name) for name in optimized_names}
-    efficiency = {name: {"accuracy_per_mb": means[name]["accuracy"] / means[name]["memory"],
-                         "accuracy_per_ms": means[name]["accuracy"] / means[name]["latency"]} for name in names}
+    efficiency = {name: {"accuracy_per_mb": _per(means[name]["accuracy"], means[name]["memory"]),
+                         "accuracy_per_ms": _per(means[name]["accuracy"], means[name]["latency"])} for name in names}
     return {"base_model": base_name, "base_metrics": means[base_name],
             "optimized_results": {name: means[name] for name in optimized_names},
             "improvements": improvements, "efficiency_metrics": efficiency,
             "recommendations": _recommend(base_name, improvements, min_accuracy_retention),
             "results": results}
+
+
+def _per(amount: float, resource: float) -> float | None:
+    """amount per unit of resource; None when the resource measured zero (no ratio exists)."""
+    return amount / resource if resource > 0 else None
 
 
 def _improvements(results: Mapping, base: str, name: str) -> dict[str, Any]:
@@ -2599,7 +2616,7 @@ def test_unit_recommend_respects_noise():
 test_unit_recommend_respects_noise()
 
 # %% [markdown]
-# ## Ablations, and the order of combined optimizations
+# ## 11. Ablations, and the order of combined optimizations
 #
 # An **ablation** applies optimizations one at a time and measures after each, so every change in the
 # table has one cause. Applied cumulatively, `quantize` then `prune` gives three models: the base,
@@ -2732,7 +2749,7 @@ def test_unit_ablation_orders():
 test_unit_ablation_orders()
 
 # %% [markdown]
-# ## How many runs? `optimize_benchmark_configuration`
+# ## 12. How many runs? `optimize_benchmark_configuration`
 #
 # Warm-up and run counts are not magic numbers; they can be read off a measurement of the model itself.
 # We time `max_runs` calibrated blocks *without* warm-up, then:
@@ -2843,7 +2860,7 @@ def test_unit_optimize_configuration():
 test_unit_optimize_configuration()
 
 # %% [markdown]
-# ## The TorchPerf Olympics: scoring an entry
+# ## 13. The TorchPerf Olympics: scoring an entry
 #
 # Each `OlympicEvent` carries its rules as data: `event.objective` and `event.constraints` (section 1).
 # Scoring turns them into one number per entry, always relative to the baseline:

@@ -1664,13 +1664,18 @@ def compare_optimization_techniques(base_model: Any, optimized_models: Sequence[
     base_name, optimized_names = names[0], names[1:]
     means = {name: {metric: results[metric][name].mean for metric in results} for name in names}
     improvements = {name: _improvements(results, base_name, name) for name in optimized_names}
-    efficiency = {name: {"accuracy_per_mb": means[name]["accuracy"] / means[name]["memory"],
-                         "accuracy_per_ms": means[name]["accuracy"] / means[name]["latency"]} for name in names}
+    efficiency = {name: {"accuracy_per_mb": _per(means[name]["accuracy"], means[name]["memory"]),
+                         "accuracy_per_ms": _per(means[name]["accuracy"], means[name]["latency"])} for name in names}
     return {"base_model": base_name, "base_metrics": means[base_name],
             "optimized_results": {name: means[name] for name in optimized_names},
             "improvements": improvements, "efficiency_metrics": efficiency,
             "recommendations": _recommend(base_name, improvements, min_accuracy_retention),
             "results": results}
+
+
+def _per(amount: float, resource: float) -> float | None:
+    """amount per unit of resource; None when the resource measured zero (no ratio exists)."""
+    return amount / resource if resource > 0 else None
 
 
 def _improvements(results: Mapping, base: str, name: str) -> dict[str, Any]:
