@@ -1395,7 +1395,7 @@ def plot_metric_panel(ax, metric: str, per_model: Mapping[str, BenchmarkResult])
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels([f"{n}\n(best)" if n == best else n for n in names], fontsize=8)
     direction = "lower" if METRIC_DIRECTIONS[metric] == "min" else "higher"
-    method = per_model[best].metadata.get("method")
+    method = per_model[best].metadata.get("method") if metric == "energy" else None  # measured or estimated
     title = f"{metric.capitalize()} ({METRIC_UNITS[metric]}, {direction} is better)"
     ax.set_title(f"{title}, {method}" if method else title, fontsize=10)
     ties = _within_noise_of(per_model, best, metric)
