@@ -462,12 +462,15 @@ def _checked_output(name: str, output, batch: int) -> np.ndarray:
     return array
 
 
-def _call_checked(name: str, function: Callable, x, batch: int) -> np.ndarray:
+def _call_model(name: str, function: Callable, x):
     try:
-        output = function(x)
+        return function(x)
     except Exception as error:  # any failure of user code becomes a BenchmarkError naming the model
         raise BenchmarkError(f"model {name!r} raised {type(error).__name__}: {error}") from error
-    return _checked_output(name, output, batch)
+
+
+def _call_checked(name: str, function: Callable, x, batch: int) -> np.ndarray:
+    return _checked_output(name, _call_model(name, function, x), batch)
 
 
 def _repeat_calls(function: Callable, x) -> Callable[[int], None]:
@@ -807,9 +810,8 @@ class Benchmark:
         results = {}
         for name, (function, method) in self.functions.items():
             _call_checked(name, function, x, x.shape[0])  # warm-up outside tracing, and the output check
-            peaks = []
-            for _ in range(self.measurement_runs):
-                peaks.append(traced_peak_bytes(lambda: _call_checked(name, function, x, x.shape[0])))
+            # only the model call is traced: the output check's temporaries must not count
+            peaks = [traced_peak_bytes(lambda: _call_model(name, function, x)) for _ in range(self.measurement_runs)]
             size_mb, reason = _model_size_mb(self.models[self.names.index(name)])
             metadata = {"peak_bytes": peaks, "model_size_mb": size_mb, "input_shape": x.shape, "seed": self.seed,
                         "input_bytes": int(x.nbytes), "called_as": method,
