@@ -318,6 +318,15 @@ def test_memory_peak_of_a_model_with_a_known_temporary():
     assert results["mlp"].mean < 0.1, "the peak is of one batch-1 inference, not the parameters"
 
 
+def test_memory_peak_counts_the_model_not_the_output_check():
+    # the output check makes a boolean temporary of the output's size; it must not be in the peak
+    def returns_4mb(x):
+        return np.zeros((len(x), MB // 2), dtype=np.float64)
+
+    peak = Benchmark([returns_4mb], measurement_runs=2).run_memory_benchmark((1, 4))["model_0"]
+    assert all(4.0 <= v < 4.05 for v in peak.values)
+
+
 def test_memory_comparison_with_deterministic_peaks():
     def small(x):
         return np.zeros((len(x), 2))

@@ -3,6 +3,7 @@
 # %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-imports
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import os
@@ -28,7 +29,7 @@ __all__ = ['DEFAULT_WATTS_PER_CORE', 'RAPL_ROOT', 'METRIC_DIRECTIONS', 'METRIC_U
            't_confidence_interval', 'tukey_outlier_count', 'BenchmarkResult', 'PreciseTimer', 'precise_timer',
            'measure_timer_overhead_ns', 'calibration_target_ns', 'calibrate_calls_per_block', 'interleaved_block_times',
            'collect_system_info', 'BenchmarkError', 'accuracy_from_outputs', 'ratio_of_means_interval',
-           'compare_samples', 'compare_accuracy_counts', 'Benchmark', 'estimate_energy_per_inference', 'RaplPackage',
+           'compare_accuracy_counts', 'compare_samples', 'Benchmark', 'estimate_energy_per_inference', 'RaplPackage',
            'find_rapl_packages', 'rapl_delta_uj', 'EnergyMeter', 'measure_energy', 'check_metric', 'dominates',
            'pareto_front', 'results_to_json', 'results_from_json', 'DeploymentConstraints', 'intervals_overlap',
            'best_model', 'difference_test', 'compare_results', 'render_report', 'plot_metric_panel',
@@ -468,18 +469,23 @@ def _checked_output(name: str, output, batch: int) -> np.ndarray:
     return array
 
 
-def _call_checked(name: str, function: Callable, x, batch: int) -> np.ndarray:
+def _call_model(name: str, function: Callable, x):
     try:
-        output = function(x)
+        return function(x)
     except Exception as error:  # any failure of user code becomes a BenchmarkError naming the model
         raise BenchmarkError(f"model {name!r} raised {type(error).__name__}: {error}") from error
-    return _checked_output(name, output, batch)
+
+
+def _call_checked(name: str, function: Callable, x, batch: int) -> np.ndarray:
+    return _checked_output(name, _call_model(name, function, x), batch)
 
 
 def _repeat_calls(function: Callable, x) -> Callable[[int], None]:
     """A block runner: `n` calls of `function(x)`, nothing else in the loop."""
     def run_block(calls: int) -> None:
-        for _ in range(calls):
+        # itertools.repeat yields the same None every time, so the loop itself allocates nothing
+        # (range would create an int object per iteration above 256); timeit uses the same loop.
+        for _ in itertools.repeat(None, calls):
             function(x)
     return run_block
 
@@ -596,6 +602,37 @@ def ratio_of_means_interval(baseline, candidate, confidence: float = 0.95) -> tu
     half_width = float(stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(variance)
     return ratio, ratio * math.exp(-half_width), ratio * math.exp(half_width)
 
+# %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-accuracy-counts
+def compare_accuracy_counts(baseline_correct: int, baseline_total: int, candidate_correct: int,
+                            candidate_total: int, alpha: float = 0.05) -> dict[str, Any]:
+    """Compare two accuracies from their counts of correct predictions (one dataset is enough).
+
+    The p-value is Fisher's exact test on the 2x2 table of correct/wrong counts; the ratio interval is
+    Katz's log interval for a ratio of proportions (a large-sample normal interval, so wide for small
+    counts). Both treat the two sets of predictions as independent, which is conservative when the
+    models were scored on the same samples.
+    """
+    for label, value in (("baseline_total", baseline_total), ("candidate_total", candidate_total)):
+        _check_count(label, value, 1)
+    if not (0 <= baseline_correct <= baseline_total and 0 <= candidate_correct <= candidate_total):
+        raise ValueError(f"correct counts ({baseline_correct}, {candidate_correct}) must lie between 0 and their totals")
+    a, b = baseline_correct / baseline_total, candidate_correct / candidate_total
+    table = [[candidate_correct, candidate_total - candidate_correct], [baseline_correct, baseline_total - baseline_correct]]
+    p_value = float(stats.fisher_exact(table).pvalue)
+    if a > 0 and b > 0:
+        ratio = b / a
+        se = math.sqrt(1 / candidate_correct - 1 / candidate_total + 1 / baseline_correct - 1 / baseline_total)
+        z = float(stats.norm.ppf(1 - alpha / 2))
+        low, high = ratio * math.exp(-z * se), ratio * math.exp(z * se)
+    else:
+        ratio = low = high = math.nan
+    if p_value < alpha and b != a and (math.isnan(ratio) or not low <= 1.0 <= high):
+        verdict = "better" if b > a else "worse"
+    else:
+        verdict = "no detectable difference"
+    return {"ratio": ratio, "ratio_ci_lower": low, "ratio_ci_upper": high, "p_value": p_value,
+            "test": "Fisher exact (counts)", "verdict": verdict}
+
 # %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-compare
 def compare_samples(baseline, candidate, lower_is_better: bool = True, alpha: float = 0.05,
                     words: tuple[str, str] = ("faster", "slower")) -> dict[str, Any]:
@@ -639,37 +676,6 @@ _METRICS = {  # metric -> (unit, lower is better, verdict words)
     "memory": ("MB", True, ("smaller", "larger")),
     "accuracy": ("fraction", False, ("better", "worse")),
 }
-
-
-def compare_accuracy_counts(baseline_correct: int, baseline_total: int, candidate_correct: int,
-                            candidate_total: int, alpha: float = 0.05) -> dict[str, Any]:
-    """Compare two accuracies from their counts of correct predictions (one dataset is enough).
-
-    The p-value is Fisher's exact test on the 2x2 table of correct/wrong counts; the ratio interval is
-    Katz's log interval for a ratio of proportions (a large-sample normal interval, so wide for small
-    counts). Both treat the two sets of predictions as independent, which is conservative when the
-    models were scored on the same samples.
-    """
-    for label, value in (("baseline_total", baseline_total), ("candidate_total", candidate_total)):
-        _check_count(label, value, 1)
-    if not (0 <= baseline_correct <= baseline_total and 0 <= candidate_correct <= candidate_total):
-        raise ValueError(f"correct counts ({baseline_correct}, {candidate_correct}) must lie between 0 and their totals")
-    a, b = baseline_correct / baseline_total, candidate_correct / candidate_total
-    table = [[candidate_correct, candidate_total - candidate_correct], [baseline_correct, baseline_total - baseline_correct]]
-    p_value = float(stats.fisher_exact(table).pvalue)
-    if a > 0 and b > 0:
-        ratio = b / a
-        se = math.sqrt(1 / candidate_correct - 1 / candidate_total + 1 / baseline_correct - 1 / baseline_total)
-        z = float(stats.norm.ppf(1 - alpha / 2))
-        low, high = ratio * math.exp(-z * se), ratio * math.exp(z * se)
-    else:
-        ratio = low = high = math.nan
-    if p_value < alpha and b != a and (math.isnan(ratio) or not low <= 1.0 <= high):
-        verdict = "better" if b > a else "worse"
-    else:
-        verdict = "no detectable difference"
-    return {"ratio": ratio, "ratio_ci_lower": low, "ratio_ci_upper": high, "p_value": p_value,
-            "test": "Fisher exact (counts)", "verdict": verdict}
 
 
 def _model_size_mb(model) -> tuple[float | None, str | None]:
@@ -811,9 +817,8 @@ class Benchmark:
         results = {}
         for name, (function, method) in self.functions.items():
             _call_checked(name, function, x, x.shape[0])  # warm-up outside tracing, and the output check
-            peaks = []
-            for _ in range(self.measurement_runs):
-                peaks.append(traced_peak_bytes(lambda: _call_checked(name, function, x, x.shape[0])))
+            # only the model call is traced: the output check's temporaries must not count
+            peaks = [traced_peak_bytes(lambda: _call_model(name, function, x)) for _ in range(self.measurement_runs)]
             size_mb, reason = _model_size_mb(self.models[self.names.index(name)])
             metadata = {"peak_bytes": peaks, "model_size_mb": size_mb, "input_shape": x.shape, "seed": self.seed,
                         "input_bytes": int(x.nbytes), "called_as": method,
