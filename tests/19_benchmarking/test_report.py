@@ -111,3 +111,15 @@ def test_single_model_report_says_there_is_nothing_to_compare(tmp_path):
     suite.results = {m: {"baseline": per["baseline"]} for m, per in suite.results.items()}
     report = suite.generate_report()
     assert "Only one model" in report and "vs accuracy (means): baseline" in report
+
+
+def test_accuracy_interval_is_wilson_from_the_counts():
+    from tinytorch.benchmarking.benchmark import display_interval
+    result = BenchmarkResult("acc", [0.965], {"datasets": [{"correct": 193, "samples": 200}]}, unit="fraction")
+    p, n, z = 0.965, 200, 1.959963984540054
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    assert display_interval(result, "accuracy") == pytest.approx((centre - half, centre + half), rel=1e-9)
+    timed = BenchmarkResult("lat", [1.0, 1.2, 1.1], unit="ms")
+    assert display_interval(timed, "latency") == (timed.ci_lower, timed.ci_upper)
+    assert display_interval(BenchmarkResult("acc", [0.9]), "accuracy") == (0.9, 0.9), "no counts: the value itself"

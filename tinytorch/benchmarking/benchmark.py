@@ -32,7 +32,7 @@ __all__ = ['DEFAULT_WATTS_PER_CORE', 'RAPL_ROOT', 'METRIC_DIRECTIONS', 'METRIC_U
            'compare_accuracy_counts', 'compare_samples', 'Benchmark', 'estimate_energy_per_inference', 'RaplPackage',
            'find_rapl_packages', 'rapl_delta_uj', 'EnergyMeter', 'measure_energy', 'check_metric', 'dominates',
            'pareto_front', 'results_to_json', 'results_from_json', 'DeploymentConstraints', 'intervals_overlap',
-           'best_model', 'difference_test', 'compare_results', 'render_report', 'plot_metric_panel',
+           'display_interval', 'best_model', 'difference_test', 'compare_results', 'render_report', 'plot_metric_panel',
            'frontier_staircase', 'plot_pareto_panel', 'BenchmarkSuite', 'compare_optimization_techniques',
            'run_ablation', 'compare_ablation_orders', 'optimize_benchmark_configuration', 'check_olympic_constraints',
            'score_olympic_event']
@@ -873,6 +873,7 @@ import copy
 import json
 import re
 import tempfile
+import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -1187,6 +1188,21 @@ def intervals_overlap(a: BenchmarkResult, b: BenchmarkResult) -> bool:
     return a.ci_lower <= b.ci_upper and b.ci_lower <= a.ci_upper
 
 
+def display_interval(result: BenchmarkResult, metric: str) -> tuple[float, float]:
+    """The 95% interval to show for a result.
+
+    For repeated measurements: the t interval of the mean. For accuracy on a single dataset, the t
+    interval is the value itself, which hides the real uncertainty (which test images happened to be
+    drawn); when the correct counts are recorded, show the Wilson 95% interval of the proportion instead.
+    """
+    details = result.metadata.get("datasets") or []
+    if metric == "accuracy" and result.count < 2 and details and all("correct" in d and "samples" in d for d in details):
+        correct, samples = sum(int(d["correct"]) for d in details), sum(int(d["samples"]) for d in details)
+        interval = stats.binomtest(correct, samples).proportion_ci(confidence_level=0.95, method="wilson")
+        return float(interval.low), float(interval.high)
+    return result.ci_lower, result.ci_upper
+
+
 def best_model(per_model: Mapping[str, BenchmarkResult], metric: str) -> str:
     """The model with the best mean for `metric` (first one on an exact tie)."""
     sign = 1 if METRIC_DIRECTIONS[check_metric(metric)] == "min" else -1
@@ -1212,10 +1228,15 @@ def difference_test(base: BenchmarkResult, other: BenchmarkResult, metric: str =
         "ratio", "ratio_ci_lower", "ratio_ci_upper"}` (ratio = other / base).
     """
     better, worse = _VERDICT_WORDS[check_metric(metric)]
-    if metric in _METRICS:
-        outcome = Benchmark._compare_to_baseline(metric, base, other, alpha)
-    else:
-        outcome = compare_samples(base.values, other.values, METRIC_DIRECTIONS[metric] == "min", alpha, (better, worse))
+    with warnings.catch_warnings():
+        # scipy warns about precision when a sample is (nearly) constant, as repeated memory peaks are;
+        # the verdict also needs the ratio interval to exclude 1, so a shaky p-value alone decides nothing.
+        warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
+        if metric in _METRICS:
+            outcome = Benchmark._compare_to_baseline(metric, base, other, alpha)
+        else:
+            outcome = compare_samples(base.values, other.values, METRIC_DIRECTIONS[metric] == "min", alpha,
+                                      (better, worse))
     return {**outcome, "significant": outcome["verdict"] in (better, worse)}
 
 
@@ -1261,7 +1282,8 @@ def _metric_table(metric: str, per_model: Mapping[str, BenchmarkResult]) -> list
     lines = [f"### {metric.capitalize()} ({unit}, {direction} is better)", "",
              "| model | mean | 95% CI | median | std | n |", "|---|---|---|---|---|---|"]
     for name, result in per_model.items():
-        lines.append(f"| {name} | {_fmt(result.mean)} | [{_fmt(result.ci_lower)}, {_fmt(result.ci_upper)}] | "
+        low, high = display_interval(result, metric)
+        lines.append(f"| {name} | {_fmt(result.mean)} | [{_fmt(low)}, {_fmt(high)}] | "
                      f"{_fmt(result.median)} | {_fmt(result.std)} | {result.count} |")
     best = best_model(per_model, metric)
     ties = _within_noise_of(per_model, best, metric)
@@ -1342,7 +1364,8 @@ def render_report(results: Mapping[str, Mapping[str, BenchmarkResult]], system_i
     lines.append("- Memory: peak bytes allocated during one inference (tracemalloc), in its own pass.")
     if "energy" in results:
         lines.append(f"- Energy: {_energy_method(results['energy'])}.")
-    lines.append("- Intervals: 95% confidence interval of the mean (Student's t, n-1 degrees of freedom). "
+    lines.append("- Intervals: 95% confidence interval of the mean (Student's t, n-1 degrees of freedom); for "
+                 "accuracy on one dataset, the Wilson 95% interval of the proportion of correct answers. "
                  "Verdicts: each model against the first model, by compare_samples (Welch's t-test and the "
                  "ratio interval, as in Benchmark.compare_models); accuracy by Fisher's exact test on the "
                  "counts of correct answers.")
@@ -1394,7 +1417,8 @@ def plot_metric_panel(ax, metric: str, per_model: Mapping[str, BenchmarkResult])
         ax.scatter(position + jitter.uniform(-0.12, 0.12, values.size), values, s=12, color=color, alpha=0.7,
                    zorder=3, label="raw values" if position == 0 else None)
         result = per_model[name]
-        ax.errorbar([position + 0.3], [result.mean], yerr=[[result.mean - result.ci_lower], [result.ci_upper - result.mean]],
+        low, high = display_interval(result, metric)
+        ax.errorbar([position + 0.3], [result.mean], yerr=[[result.mean - low], [high - result.mean]],
                     fmt="D", color="black", markersize=4, capsize=4, zorder=4,
                     label="mean and 95% CI" if position == 0 else None)
     ax.set_xticks(range(len(names)))
@@ -1438,14 +1462,16 @@ def plot_pareto_panel(ax, x_metric: str, y_metric: str, results: Mapping[str, Ma
     names = [n for n in xs if n in ys]
     directions = (METRIC_DIRECTIONS[x_metric], METRIC_DIRECTIONS[y_metric])
     front = pareto_front({n: (xs[n].mean, ys[n].mean) for n in names}, directions)
-    for name in names:
+    for index, name in enumerate(names):
         on_front = name in front
+        (x_low, x_high), (y_low, y_high) = display_interval(xs[name], x_metric), display_interval(ys[name], y_metric)
         ax.errorbar([xs[name].mean], [ys[name].mean],
-                    xerr=[[xs[name].mean - xs[name].ci_lower], [xs[name].ci_upper - xs[name].mean]],
-                    yerr=[[ys[name].mean - ys[name].ci_lower], [ys[name].ci_upper - ys[name].mean]],
+                    xerr=[[xs[name].mean - x_low], [x_high - xs[name].mean]],
+                    yerr=[[ys[name].mean - y_low], [y_high - ys[name].mean]],
                     fmt="o", markersize=8 if on_front else 6, capsize=4, zorder=3,
                     color=_BEST_COLOR if on_front else "grey")
-        ax.annotate(name, (xs[name].mean, ys[name].mean), xytext=(6, 6), textcoords="offset points", fontsize=8)
+        ax.annotate(name, (xs[name].mean, ys[name].mean), xytext=(6, 6 + 11 * (index % 3)),  # staggered: no overlap
+                    textcoords="offset points", fontsize=8)
     xlim, ylim = ax.get_xlim(), ax.get_ylim()
     path = frontier_staircase([(xs[n].mean, ys[n].mean) for n in front], directions, xlim, ylim)
     ax.plot(*zip(*path), color=_BEST_COLOR, linewidth=2, alpha=0.8, label="Pareto frontier", zorder=2)
@@ -1454,7 +1480,9 @@ def plot_pareto_panel(ax, x_metric: str, y_metric: str, results: Mapping[str, Ma
     for axis_label, metric in ((ax.set_xlabel, x_metric), (ax.set_ylabel, y_metric)):
         direction = "lower" if METRIC_DIRECTIONS[metric] == "min" else "higher"
         axis_label(f"{metric} ({METRIC_UNITS[metric]}, {direction} is better)")
-    ax.set_title(f"Pareto frontier: {x_metric} vs {y_metric} (error bars: 95% CI)", fontsize=10)
+    ax.set_title(f"Pareto frontier: {x_metric} vs {y_metric} (error bars: 95% intervals)", fontsize=10)
+    ax.text(0.01, 0.01, "frontier from the means; where intervals overlap, the order is not certain",
+            transform=ax.transAxes, fontsize=7, color="dimgrey")
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return front
