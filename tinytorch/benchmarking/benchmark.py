@@ -1428,9 +1428,11 @@ def plot_metric_panel(ax, metric: str, per_model: Mapping[str, BenchmarkResult])
     title = f"{metric.capitalize()} ({METRIC_UNITS[metric]}, {direction} is better)"
     ax.set_title(f"{title}, {method}" if method else title, fontsize=10)
     ties = _within_noise_of(per_model, best, metric)
-    verdict = f"best: {best}" + (f"\nwithin noise of {', '.join(ties)}" if ties else "")
-    ax.text(0.02, 0.97, verdict, transform=ax.transAxes, va="top", fontsize=8,
-            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
+    ax.set_xlabel(f"best: {best}" + (f"; no significant difference from {', '.join(ties)}" if ties else ""), fontsize=8)
+    everything = np.concatenate([np.asarray(r.values, dtype=float) for r in per_model.values()])
+    if everything.min() > 0 and everything.max() / everything.min() > 10:
+        ax.set_yscale("log")  # a few slow outliers would otherwise squash every box into a line
+        ax.set_title(ax.get_title() + ", log scale", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
 
 
