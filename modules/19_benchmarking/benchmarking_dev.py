@@ -2083,6 +2083,24 @@ def _comparison_lines(table: pd.DataFrame | None) -> list[str]:
     return lines + [""]
 
 
+def _model_sizes(results: Mapping) -> dict[str, float]:
+    """Stored parameter size per model (MB), as the memory benchmark recorded it beside the peak."""
+    memory = results.get("memory", {})
+    return {name: r.metadata["model_size_mb"] for name, r in memory.items() if r.metadata.get("model_size_mb") is not None}
+
+
+def _model_size_lines(results: Mapping) -> list[str]:
+    sizes = _model_sizes(results)
+    if not sizes:
+        return []
+    smallest = min(sizes.values())
+    lines = ["### Model size (MB of stored parameters, dtype-aware; not the peak above)", "",
+             "| model | size | relative to the smallest |", "|---|---|---|"]
+    lines += [f"| {name} | {_fmt(size)} | {_fmt(size / smallest) if smallest > 0 else 'n/a'}x |"
+              for name, size in sizes.items()]
+    return lines + ["", "A stored size is counted, not sampled: it has no noise.", ""]
+
+
 def _qualifying(results: Mapping, constraints: DeploymentConstraints) -> dict[str, list[str]]:
     """Per constraint, the models whose mean satisfies it."""
     accuracy, latency, memory = (results.get(m, {}) for m in ("accuracy", "latency", "memory"))
@@ -2108,6 +2126,10 @@ def _recommendation_lines(results: Mapping, constraints: DeploymentConstraints) 
         ties = _within_noise_of(pool, best, metric)
         tie_note = f"; within noise of {', '.join(ties)}" if ties else ""
         lines.append(f"- {goal} with {floor}: **{best}** ({_fmt(pool[best].mean)} {METRIC_UNITS[metric]}{tie_note}).")
+    sizes = {n: size for n, size in _model_sizes(results).items() if n in ok["accuracy"]}
+    if sizes:
+        smallest = min(sizes, key=sizes.get)
+        lines.append(f"- Smallest stored model with {floor}: **{smallest}** ({_fmt(sizes[smallest])} MB of parameters).")
     budget = [n for n in ok["latency"] if n in ok["memory"]]
     if "accuracy" in results:
         pool = {n: results["accuracy"][n] for n in budget}
@@ -2158,12 +2180,18 @@ def render_report(results: Mapping[str, Mapping[str, BenchmarkResult]], system_i
         if metric in results:
             lines += _metric_table(metric, results[metric])
             lines += _comparison_lines(comparisons.get(metric))
+            if metric == "memory":
+                lines += _model_size_lines(results)
     lines += ["## Pareto Set", ""]
     for x_metric in ("latency", "memory", "energy"):
         if x_metric in results and "accuracy" in results:
             front = pareto_front({n: (results[x_metric][n].mean, results["accuracy"][n].mean) for n in models},
                                  (METRIC_DIRECTIONS[x_metric], "max"))
             lines.append(f"- {x_metric} vs accuracy (means): {', '.join(front)}")
+    sizes = _model_sizes(results)
+    if "accuracy" in results and len(sizes) == len(models):
+        front = pareto_front({n: (sizes[n], results["accuracy"][n].mean) for n in models}, ("min", "max"))
+        lines.append(f"- model size vs accuracy (stored MB, mean accuracy): {', '.join(front)}")
     lines += ["", "## Recommendations", ""]
     lines += _recommendation_lines(results, constraints)
     return "\n".join(lines).rstrip() + "\n"

@@ -22,6 +22,7 @@ CONSTRUCTED = {
     "pruned": {"latency": [1.98, 2.12, 1.88, 2.02, 1.97], "accuracy": [0.955], "memory": [0.0132, 0.0132],
                "energy": [0.0020, 0.0021, 0.0019]},
 }
+SIZES = {"baseline": 0.00919, "int8": 0.00258, "pruned": 0.00919}
 ENERGY_META = {"method": "estimated", "watts_per_core": 10.0,
                "formula": "energy per inference = watts_per_core x process CPU time per inference",
                "assumptions": "RAPL counters not readable under /sys/class/powercap"}
@@ -33,7 +34,8 @@ def constructed_suite(tmp_path: Path) -> BenchmarkSuite:
         for metric, values in figures.items():
             meta = {"energy": ENERGY_META, "latency": {"calls_per_block": 64},
                     "accuracy": {"datasets": [{"dataset": "tinydigits_test", "samples": 200,
-                                               "correct": round(values[0] * 200)}]}}.get(metric, {})
+                                               "correct": round(values[0] * 200)}]},
+                    "memory": {"model_size_mb": SIZES[name]}}.get(metric, {})
             results[metric][name] = BenchmarkResult(f"{name}_{metric}", values, dict(meta), unit=UNITS[metric])
     path = tmp_path / "constructed.json"
     system = {"platform": "Linux-test", "cpu_count": 2, "python_version": "3.11.2"}
@@ -98,6 +100,8 @@ def test_recommendations_follow_the_constraints_not_the_names(tmp_path):
     assert "Smallest peak memory with accuracy >= 0.962: **baseline**" in strict
     relaxed = suite.generate_report(DeploymentConstraints(min_accuracy=0.9))
     assert "Smallest peak memory with accuracy >= 0.9: **int8**" in relaxed
+    assert "Smallest stored model with accuracy >= 0.9: **int8**" in relaxed
+    assert "Smallest stored model with accuracy >= 0.962: **baseline**" in strict
     impossible = suite.generate_report(DeploymentConstraints(min_accuracy=0.99))
     assert "no model meets accuracy >= 0.99" in impossible
     assert "Models meeting every constraint: none." in impossible
