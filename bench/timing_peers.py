@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -34,7 +35,8 @@ from threadpoolctl import threadpool_info
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tinytorch
 
-from tinytorch.benchmarking.benchmark import Benchmark, t_confidence_interval  # noqa: E402
+from tinytorch.benchmarking.benchmark import (Benchmark, median_confidence_interval,  # noqa: E402
+                                              t_confidence_interval)
 from tinytorch.profiling.profiler import time_calls  # noqa: E402
 
 try:
@@ -171,40 +173,49 @@ def compare_ratios(models: dict) -> None:
                      f"{'yes' if abs(median_ratio - 2) <= 0.1 else 'NO'}")
 
 
-def relative_half_width(values) -> float:
-    low, high = t_confidence_interval(values)
-    return (high - low) / 2 / float(np.mean(values))
+def relative_half_width(values, centre: str) -> float:
+    """Half the 95% interval over its centre: the t interval of the mean, or the order-statistic
+    interval of the median (infinite when there are too few values for a 95% median interval)."""
+    if centre == "mean":
+        low, high = t_confidence_interval(values)
+        return (high - low) / 2 / float(np.mean(values))
+    low, high, exact = median_confidence_interval(values)
+    return (high - low) / 2 / float(np.median(values)) if exact else math.inf
 
 
 def compare_cost(models: dict, target: float = 0.02) -> None:
-    print(f"\n3. cost: wall seconds until the relative 95% half-width <= {target:.0%} (matmul64); "
-          "first budget that meets it")
+    print(f"\n3. cost: wall seconds until the relative 95% half-width <= {target:.0%} (matmul64); first budget "
+          "that meets it (failed smaller budgets not counted)")
     model, shape = models["matmul64"]
     x, function = seeded_input(shape), call_of(model)
-
-    def first_meeting(attempts):
-        for label, run in attempts:
-            start = time.perf_counter()
-            values = run()
-            wall = time.perf_counter() - start
-            if len(values) < 2:  # one value has no interval: it cannot meet the target
-                continue
-            width = relative_half_width(values)
-            if width <= target:
-                return f"{wall:7.3f} s  (budget {label}, half-width {width:.2%}, n={len(values)})"
-        return "never met within the budgets tried"
 
     def run_ours(runs):
         bench = Benchmark([model], warmup_runs=5, measurement_runs=runs)
         return bench.run_latency_benchmark(shape)[model.name].values
 
-    print("  ours                  " + first_meeting([(f"{r} blocks", lambda r=r: run_ours(r)) for r in (5, 10, 20, 40, 80)]))
+    tools = [("ours (Benchmark)", [(f"{r} blocks", lambda r=r: run_ours(r)) for r in (5, 10, 20, 40, 80)])]
     if torch_benchmark is not None:
-        budgets = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-        print("  torch blocked_autorange " + first_meeting(
-            [(f"min_run_time={t}", lambda t=t: torch_peer(function, x, t).times) for t in budgets]))
-    print("  timeit.repeat         " + first_meeting(
-        [(f"{r} repeats", lambda r=r: timeit_peer(function, x, repeat=r)["times"]) for r in (3, 5, 10, 20, 40)]))
+        tools.append(("torch blocked_autorange", [(f"min_run_time={t}", lambda t=t: torch_peer(function, x, t).times)
+                                                  for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)]))
+    tools.append(("timeit.repeat", [(f"{r} repeats", lambda r=r: timeit_peer(function, x, repeat=r)["times"])
+                                    for r in (3, 5, 10, 20, 40)]))
+    for centre in ("mean", "median"):
+        print(f"  interval of the {centre}:")
+        for tool, attempts in tools:
+            print(f"    {tool:24s} {first_meeting(attempts, centre, target)}")
+
+
+def first_meeting(attempts, centre: str, target: float) -> str:
+    for label, run in attempts:
+        start = time.perf_counter()
+        values = run()
+        wall = time.perf_counter() - start
+        if len(values) < 2:  # one value has no interval: it cannot meet the target
+            continue
+        width = relative_half_width(values, centre)
+        if width <= target:
+            return f"{wall:7.3f} s  (budget {label}, half-width {width:.2%}, n={len(values)})"
+    return "never met within the budgets tried"
 
 
 def worker(name: str) -> None:

@@ -155,6 +155,7 @@ def test_compare_models_latency_table():
     table = bench.compare_models("latency", input_shape=(1, 4))
     assert isinstance(table, pd.DataFrame)
     for column in ("model", "metric", "mean", "std", "ci_lower", "ci_upper", "count", "median", "unit",
+                   "median_ci_lower", "median_ci_upper",
                    "ratio", "ratio_ci_lower", "ratio_ci_upper", "p_value", "verdict"):
         assert column in table.columns
     assert list(table["model"]) == ["base", "half", "same"]

@@ -24,11 +24,11 @@ from ..core.tensor import Tensor
 from ..profiling.profiler import BYTES_PER_MB, traced_peak_bytes
 
 # %% auto #0
-__all__ = ['Constraint', 'Objective', 'OlympicEvent', 't_confidence_interval', 'tukey_outlier_count', 'BenchmarkResult',
-           'PreciseTimer', 'precise_timer', 'measure_timer_overhead_ns', 'calibration_target_ns',
-           'calibrate_calls_per_block', 'interleaved_block_times', 'collect_system_info', 'BenchmarkError',
-           'accuracy_from_outputs', 'ratio_of_means_interval', 'compare_accuracy_counts', 'compare_samples',
-           'Benchmark']
+__all__ = ['Constraint', 'Objective', 'OlympicEvent', 't_confidence_interval', 'tukey_outlier_count',
+           'median_confidence_interval', 'BenchmarkResult', 'PreciseTimer', 'precise_timer',
+           'measure_timer_overhead_ns', 'calibration_target_ns', 'calibrate_calls_per_block', 'interleaved_block_times',
+           'collect_system_info', 'BenchmarkError', 'accuracy_from_outputs', 'ratio_of_means_interval',
+           'compare_accuracy_counts', 'compare_samples', 'Benchmark']
 
 # %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-events
 @dataclass(frozen=True)
@@ -147,6 +147,23 @@ def tukey_outlier_count(values, k: float = 1.5) -> int:
     return int(outside.sum())
     ### END SOLUTION
 
+# %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-median-interval
+def median_confidence_interval(values, confidence: float = 0.95) -> tuple[float, float, bool]:
+    """`(low, high, reaches_confidence)`: order-statistic interval of the median (binomial, no model).
+
+    `reaches_confidence` is False when there are too few values; the interval is then `(min, max)`.
+    """
+    data = np.sort(_checked_values(values))
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence={confidence!r} must be strictly between 0 and 1, e.g. 0.95")
+    n, tail = data.size, (1.0 - confidence) / 2.0
+    below = int(stats.binom.ppf(tail, n, 0.5))  # smallest m with P(B <= m) >= tail ...
+    if stats.binom.cdf(below, n, 0.5) > tail:  # ... step back to the largest m with P(B <= m) <= tail
+        below -= 1
+    if below < 0:
+        return float(data[0]), float(data[-1]), False
+    return float(data[below]), float(data[n - 1 - below]), True
+
 # %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-result
 def _jsonable(value: Any) -> Any:
     """Metadata as JSON-native types: tuples become lists, NumPy scalars become Python numbers."""
@@ -226,6 +243,20 @@ class BenchmarkResult:
     def ci_upper(self) -> float:
         return t_confidence_interval(self.values, self.CONFIDENCE)[1]
 
+    @property
+    def median_ci_lower(self) -> float:
+        """Lower end of the 95% distribution-free interval of the median (see median_confidence_interval)."""
+        return median_confidence_interval(self.values, self.CONFIDENCE)[0]
+
+    @property
+    def median_ci_upper(self) -> float:
+        return median_confidence_interval(self.values, self.CONFIDENCE)[1]
+
+    @property
+    def median_interval_exact(self) -> bool:
+        """False when there are too few values (< 6) for a 95% interval of the median."""
+        return median_confidence_interval(self.values, self.CONFIDENCE)[2]
+
     def percentile(self, q: float) -> float:
         """The q-th percentile (0..100), linear interpolation."""
         if not 0 <= q <= 100:
@@ -266,8 +297,9 @@ class BenchmarkResult:
 
     def summary(self) -> dict[str, Any]:
         """Every derived statistic by name; undefined ones (CV of a zero mean) are None."""
-        names = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper", "p50",
-                 "p90", "p99", "iqr", "mad", "cv", "outlier_count", "single_value")
+        names = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper", "median_ci_lower",
+                 "median_ci_upper", "median_interval_exact", "p50", "p90", "p99", "iqr", "mad", "cv",
+                 "outlier_count", "single_value")
         values = {name: getattr(self, name) for name in names}
         return {name: (None if isinstance(v, float) and not math.isfinite(v) else v) for name, v in values.items()}
 
@@ -840,7 +872,8 @@ class Benchmark:
             result = results[name]
             row = {"model": name, "metric": metric, "mean": result.mean, "std": result.std,
                    "ci_lower": result.ci_lower, "ci_upper": result.ci_upper, "count": result.count,
-                   "median": result.median, "unit": unit}
+                   "median": result.median, "median_ci_lower": result.median_ci_lower,
+                   "median_ci_upper": result.median_ci_upper, "unit": unit}
             if name == self.names[0]:
                 row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="",
                            verdict="baseline")
