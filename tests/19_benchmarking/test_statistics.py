@@ -147,6 +147,7 @@ def test_ratio_of_non_positive_means_is_nan():
     assert all(math.isnan(v) for v in ratio_of_means_interval([0.0, 0.0], [1.0, 2.0]))
 
 
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy, on near-identical values
 @given(st.lists(positive, min_size=2, max_size=30), st.lists(positive, min_size=2, max_size=30))
 def test_compare_p_value_is_scipy_welch(a, b):
     result = compare_samples(a, b)
