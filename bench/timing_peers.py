@@ -14,6 +14,7 @@ torch is optional: without it the torch column says it is absent. pyperf is not 
 Run from the repository root:
     python bench/timing_peers.py                 # everything (about a minute on a quiet machine)
     python bench/timing_peers.py --processes 0   # skip the fresh-process stability run
+    python bench/timing_peers.py --only ratio --blas-threads 1   # one comparison, single-threaded BLAS
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import stats
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tinytorch
@@ -193,12 +194,12 @@ def compare_cost(models: dict, target: float = 0.02) -> None:
         bench = Benchmark([model], warmup_runs=5, measurement_runs=runs)
         return bench.run_latency_benchmark(shape)[model.name].values
 
-    tools = [("ours (Benchmark)", [(f"{r} blocks", lambda r=r: run_ours(r)) for r in (5, 10, 20, 40, 80)])]
+    tools = [("ours (Benchmark)", [(f"{r} blocks", lambda r=r: run_ours(r)) for r in (5, 10, 20, 40, 80, 160, 320, 640, 1280)])]
     if torch_benchmark is not None:
         tools.append(("torch blocked_autorange", [(f"min_run_time={t}", lambda t=t: torch_peer(function, x, t).times)
-                                                  for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)]))
+                                                  for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)]))
     tools.append(("timeit.repeat", [(f"{r} repeats", lambda r=r: timeit_peer(function, x, repeat=r)["times"])
-                                    for r in (3, 5, 10, 20, 40)]))
+                                    for r in (3, 5, 10, 20)]))
     for centre in ("mean", "median"):
         print(f"  interval of the {centre}:")
         for tool, attempts in tools:
@@ -229,11 +230,12 @@ def worker(name: str) -> None:
     print(json.dumps(report))
 
 
-def compare_stability(processes: int, name: str = "matmul64") -> None:
+def compare_stability(processes: int, name: str = "matmul64", blas_threads: int | None = None) -> None:
     print(f"\n4. stability: reported median of {name} in {processes} fresh processes (microseconds)")
     rows = []
+    extra = ["--blas-threads", str(blas_threads)] if blas_threads else []
     for _ in range(processes):
-        done = subprocess.run([sys.executable, __file__, "--worker", name], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, __file__, "--worker", name, *extra], capture_output=True, text=True,
                               check=True, cwd=ROOT)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     for tool in rows[0]:
@@ -246,21 +248,37 @@ def compare_stability(processes: int, name: str = "matmul64") -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=10, help="fresh processes for the stability run (0: skip)")
+    parser.add_argument("--only", choices=["bias", "ratio", "cost", "stability"], action="append",
+                        help="run only these comparisons (repeatable); default all four")
+    parser.add_argument("--blas-threads", type=int, help="limit BLAS/OpenMP threads (threadpoolctl) in every process")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        worker(args.worker)
-        return 0
-    if args.processes < 0:
-        parser.error(f"--processes must be >= 0, got {args.processes}")
+    if args.processes < 0 or (args.blas_threads is not None and args.blas_threads < 1):
+        parser.error(f"--processes must be >= 0 and --blas-threads >= 1, got {args.processes} and {args.blas_threads}")
+    limits = threadpool_limits(args.blas_threads) if args.blas_threads else None
+    try:
+        if args.worker:
+            worker(args.worker)
+            return 0
+        run(args)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+    return 0
+
+
+def run(args) -> None:
+    chosen = set(args.only or ["bias", "ratio", "cost", "stability"])
     models = build_models()
     print_system()
-    compare_bias_and_levels(models)
-    compare_ratios(models)
-    compare_cost(models)
-    if args.processes:
-        compare_stability(args.processes)
-    return 0
+    if "bias" in chosen:
+        compare_bias_and_levels(models)
+    if "ratio" in chosen:
+        compare_ratios(models)
+    if "cost" in chosen:
+        compare_cost(models)
+    if "stability" in chosen and args.processes:
+        compare_stability(args.processes, blas_threads=args.blas_threads)
 
 
 if __name__ == "__main__":
