@@ -1141,6 +1141,8 @@ test_unit_compare_samples()
 # The pieces come together. Latency: seeded inputs (`np.random.default_rng(seed)`, never the global
 # random state), one checked call per model (errors surface here, outside the timing), warm-up,
 # calibration per model, then interleaved blocks; each value is the per-call time of one block, in ms.
+# The latency table also gives the **paired ratio**: in each round the blocks of all models run back to
+# back, so the median over rounds of (model block / baseline block) cancels slow drift of the machine.
 # Memory: in its own pass, the `tracemalloc` peak of one inference (from Module 14's
 # `traced_peak_bytes`), with the model's stored size (`model_size_mb`, from the parameters' real bytes)
 # reported next to it, never instead of it. Accuracy: one value per dataset, from the outputs.
@@ -1330,8 +1332,19 @@ class Benchmark:
                            verdict="baseline")
             else:
                 row.update(self._compare_to_baseline(metric, baseline, result, alpha))
+            row["paired_ratio_median"] = self._paired_ratio_median(metric, baseline, result)
             rows.append(row)
         return pd.DataFrame(rows)
+
+    @staticmethod
+    def _paired_ratio_median(metric: str, baseline: BenchmarkResult, result: BenchmarkResult) -> float:
+        """Latency only: median over rounds of (this model's block / the baseline's block of the same round).
+
+        Blocks of one round ran back to back, so a slow minute slows both and cancels in their ratio.
+        """
+        if metric != "latency" or baseline.count != result.count:
+            return math.nan
+        return float(np.median(np.asarray(result.values) / np.asarray(baseline.values)))
 
     @staticmethod
     def _compare_to_baseline(metric: str, baseline: BenchmarkResult, result: BenchmarkResult,

@@ -879,8 +879,19 @@ class Benchmark:
                            verdict="baseline")
             else:
                 row.update(self._compare_to_baseline(metric, baseline, result, alpha))
+            row["paired_ratio_median"] = self._paired_ratio_median(metric, baseline, result)
             rows.append(row)
         return pd.DataFrame(rows)
+
+    @staticmethod
+    def _paired_ratio_median(metric: str, baseline: BenchmarkResult, result: BenchmarkResult) -> float:
+        """Latency only: median over rounds of (this model's block / the baseline's block of the same round).
+
+        Blocks of one round ran back to back, so a slow minute slows both and cancels in their ratio.
+        """
+        if metric != "latency" or baseline.count != result.count:
+            return math.nan
+        return float(np.median(np.asarray(result.values) / np.asarray(baseline.values)))
 
     @staticmethod
     def _compare_to_baseline(metric: str, baseline: BenchmarkResult, result: BenchmarkResult,
