@@ -638,7 +638,8 @@ def calibration_target_ns(timer_overhead_ns: float, max_overhead_fraction: float
     """Shortest block that keeps the timer under `max_overhead_fraction` and lasts `min_block_ns`."""
     if not 0 < max_overhead_fraction < 1:
         raise ValueError(f"max_overhead_fraction={max_overhead_fraction!r} must be in (0, 1), e.g. 0.01")
-    return max(timer_overhead_ns / max_overhead_fraction, float(min_block_ns))
+    # at least 1 ns, so that a zero overhead and no minimum still ask for a block that advances the clock
+    return max(timer_overhead_ns / max_overhead_fraction, float(min_block_ns), 1.0)
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-calibrate", "locked": false, "schema_version": 3, "solution": true}
 #| export

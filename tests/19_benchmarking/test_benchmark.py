@@ -92,6 +92,7 @@ def test_calibration_keeps_the_timer_under_one_percent():
     assert 60 / (20 * calls + 60) < 0.01
     with pytest.raises(ValueError, match="max_overhead_fraction"):
         calibration_target_ns(60.0, 1.5)
+    assert calibration_target_ns(0.0, 0.01, min_block_ns=0) == 1.0, "never a zero target"
     with pytest.raises(ValueError, match="target_ns"):
         calibrate_calls_per_block(lambda n: None, 0)
 
