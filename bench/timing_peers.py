@@ -14,11 +14,13 @@ torch is optional: without it the torch column says it is absent. pyperf is not 
 Run from the repository root:
     python bench/timing_peers.py                 # everything (about a minute on a quiet machine)
     python bench/timing_peers.py --processes 0   # skip the fresh-process stability run
+    python bench/timing_peers.py --only ratio --blas-threads 1   # one comparison, single-threaded BLAS
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -29,12 +31,13 @@ from pathlib import Path
 
 import numpy as np
 from scipy import stats
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tinytorch
 
-from tinytorch.benchmarking.benchmark import Benchmark, t_confidence_interval  # noqa: E402
+from tinytorch.benchmarking.benchmark import (Benchmark, median_confidence_interval,  # noqa: E402
+                                              t_confidence_interval)
 from tinytorch.profiling.profiler import time_calls  # noqa: E402
 
 try:
@@ -157,54 +160,65 @@ def compare_bias_and_levels(models: dict) -> None:
 def compare_ratios(models: dict) -> None:
     print("\n2. ratio of a model doing exactly twice the work (target 2.0 within 5%)")
     for base in ("matmul64", "busy_1ms"):
-        results = ours(models, [base, base + "_x2"])
-        a, b = results[base], results[base + "_x2"]
-        ratio, median_ratio = b.mean / a.mean, b.median / a.median
         shape = models[base][1]
+        bench = Benchmark([models[base][0], models[base + "_x2"][0]], warmup_runs=5, measurement_runs=30)
+        row = bench.compare_models("latency", input_shape=shape).iloc[1]
+        ratio, median_ratio, paired = row["ratio"], row["median"] / bench.results["latency"][base].median, \
+            row["paired_ratio_median"]
         x = seeded_input(shape)
         t_a, t_b = (timeit_peer(call_of(models[n][0]), x)["best"] for n in (base, base + "_x2"))
-        line = f"  {base:9s} ours means {ratio:.3f}, medians {median_ratio:.3f}   timeit {t_b / t_a:.3f}"
+        line = (f"  {base:9s} ours: means {ratio:.3f} [{row['ratio_ci_lower']:.3f}, {row['ratio_ci_upper']:.3f}], "
+                f"medians {median_ratio:.3f}, paired {paired:.3f}   timeit {t_b / t_a:.3f}")
         if torch_benchmark is not None:
             m_a, m_b = (torch_peer(call_of(models[n][0]), x).median for n in (base, base + "_x2"))
             line += f"   torch {m_b / m_a:.3f}"
-        print(line + f"   -> ours within 5% (means/medians): {'yes' if abs(ratio - 2) <= 0.1 else 'NO'}/"
-                     f"{'yes' if abs(median_ratio - 2) <= 0.1 else 'NO'}")
+        verdicts = "/".join("yes" if abs(r - 2) <= 0.1 else "NO" for r in (ratio, median_ratio, paired))
+        print(line + f"   -> ours within 5% (means/medians/paired): {verdicts}")
 
 
-def relative_half_width(values) -> float:
-    low, high = t_confidence_interval(values)
-    return (high - low) / 2 / float(np.mean(values))
+def relative_half_width(values, centre: str) -> float:
+    """Half the 95% interval over its centre: the t interval of the mean, or the order-statistic
+    interval of the median (infinite when there are too few values for a 95% median interval)."""
+    if centre == "mean":
+        low, high = t_confidence_interval(values)
+        return (high - low) / 2 / float(np.mean(values))
+    low, high, exact = median_confidence_interval(values)
+    return (high - low) / 2 / float(np.median(values)) if exact else math.inf
 
 
 def compare_cost(models: dict, target: float = 0.02) -> None:
-    print(f"\n3. cost: wall seconds until the relative 95% half-width <= {target:.0%} (matmul64); "
-          "first budget that meets it")
+    print(f"\n3. cost: wall seconds until the relative 95% half-width <= {target:.0%} (matmul64); first budget "
+          "that meets it (failed smaller budgets not counted)")
     model, shape = models["matmul64"]
     x, function = seeded_input(shape), call_of(model)
-
-    def first_meeting(attempts):
-        for label, run in attempts:
-            start = time.perf_counter()
-            values = run()
-            wall = time.perf_counter() - start
-            if len(values) < 2:  # one value has no interval: it cannot meet the target
-                continue
-            width = relative_half_width(values)
-            if width <= target:
-                return f"{wall:7.3f} s  (budget {label}, half-width {width:.2%}, n={len(values)})"
-        return "never met within the budgets tried"
 
     def run_ours(runs):
         bench = Benchmark([model], warmup_runs=5, measurement_runs=runs)
         return bench.run_latency_benchmark(shape)[model.name].values
 
-    print("  ours                  " + first_meeting([(f"{r} blocks", lambda r=r: run_ours(r)) for r in (5, 10, 20, 40, 80)]))
+    tools = [("ours (Benchmark)", [(f"{r} blocks", lambda r=r: run_ours(r)) for r in (5, 10, 20, 40, 80, 160, 320, 640, 1280)])]
     if torch_benchmark is not None:
-        budgets = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-        print("  torch blocked_autorange " + first_meeting(
-            [(f"min_run_time={t}", lambda t=t: torch_peer(function, x, t).times) for t in budgets]))
-    print("  timeit.repeat         " + first_meeting(
-        [(f"{r} repeats", lambda r=r: timeit_peer(function, x, repeat=r)["times"]) for r in (3, 5, 10, 20, 40)]))
+        tools.append(("torch blocked_autorange", [(f"min_run_time={t}", lambda t=t: torch_peer(function, x, t).times)
+                                                  for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)]))
+    tools.append(("timeit.repeat", [(f"{r} repeats", lambda r=r: timeit_peer(function, x, repeat=r)["times"])
+                                    for r in (3, 5, 10, 20)]))
+    for centre in ("mean", "median"):
+        print(f"  interval of the {centre}:")
+        for tool, attempts in tools:
+            print(f"    {tool:24s} {first_meeting(attempts, centre, target)}")
+
+
+def first_meeting(attempts, centre: str, target: float) -> str:
+    for label, run in attempts:
+        start = time.perf_counter()
+        values = run()
+        wall = time.perf_counter() - start
+        if len(values) < 2:  # one value has no interval: it cannot meet the target
+            continue
+        width = relative_half_width(values, centre)
+        if width <= target:
+            return f"{wall:7.3f} s  (budget {label}, half-width {width:.2%}, n={len(values)})"
+    return "never met within the budgets tried"
 
 
 def worker(name: str) -> None:
@@ -218,11 +232,12 @@ def worker(name: str) -> None:
     print(json.dumps(report))
 
 
-def compare_stability(processes: int, name: str = "matmul64") -> None:
+def compare_stability(processes: int, name: str = "matmul64", blas_threads: int | None = None) -> None:
     print(f"\n4. stability: reported median of {name} in {processes} fresh processes (microseconds)")
     rows = []
+    extra = ["--blas-threads", str(blas_threads)] if blas_threads else []
     for _ in range(processes):
-        done = subprocess.run([sys.executable, __file__, "--worker", name], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, __file__, "--worker", name, *extra], capture_output=True, text=True,
                               check=True, cwd=ROOT)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     for tool in rows[0]:
@@ -235,21 +250,37 @@ def compare_stability(processes: int, name: str = "matmul64") -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=10, help="fresh processes for the stability run (0: skip)")
+    parser.add_argument("--only", choices=["bias", "ratio", "cost", "stability"], action="append",
+                        help="run only these comparisons (repeatable); default all four")
+    parser.add_argument("--blas-threads", type=int, help="limit BLAS/OpenMP threads (threadpoolctl) in every process")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        worker(args.worker)
-        return 0
-    if args.processes < 0:
-        parser.error(f"--processes must be >= 0, got {args.processes}")
+    if args.processes < 0 or (args.blas_threads is not None and args.blas_threads < 1):
+        parser.error(f"--processes must be >= 0 and --blas-threads >= 1, got {args.processes} and {args.blas_threads}")
+    limits = threadpool_limits(args.blas_threads) if args.blas_threads else None
+    try:
+        if args.worker:
+            worker(args.worker)
+            return 0
+        run(args)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+    return 0
+
+
+def run(args) -> None:
+    chosen = set(args.only or ["bias", "ratio", "cost", "stability"])
     models = build_models()
     print_system()
-    compare_bias_and_levels(models)
-    compare_ratios(models)
-    compare_cost(models)
-    if args.processes:
-        compare_stability(args.processes)
-    return 0
+    if "bias" in chosen:
+        compare_bias_and_levels(models)
+    if "ratio" in chosen:
+        compare_ratios(models)
+    if "cost" in chosen:
+        compare_cost(models)
+    if "stability" in chosen and args.processes:
+        compare_stability(args.processes, blas_threads=args.blas_threads)
 
 
 if __name__ == "__main__":

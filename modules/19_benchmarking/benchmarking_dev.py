@@ -298,6 +298,40 @@ def test_unit_tukey_outlier_count():
 test_unit_tukey_outlier_count()
 
 # %% [markdown]
+# ### An interval for the median
+#
+# The t interval is about the *mean*, and one preempted block (a 3 ms time slice lost to another
+# process) moves the mean and widens its interval a lot. The median has a distribution-free interval:
+# sort the values; the number of values below the true median is Binomial(n, 1/2), so the order
+# statistics $x_{(j)}$ and $x_{(n-j+1)}$ enclose it with probability $1 - 2\,P(B \le j-1)$. We take the
+# largest $j$ that keeps this at least 95%. With fewer than 6 values no such $j$ exists (even
+# `(min, max)` covers only $1 - 2/2^n$), so the interval is `(min, max)` and `median_interval_exact`
+# says it falls short.
+
+# %% nbgrader={"grade": false, "grade_id": "benchmarking-median-interval", "locked": false, "schema_version": 3, "solution": false}
+#| export
+def median_confidence_interval(values, confidence: float = 0.95) -> tuple[float, float, bool]:
+    """`(low, high, reaches_confidence)`: order-statistic interval of the median (binomial, no model).
+
+    `reaches_confidence` is False when there are too few values; the interval is then `(min, max)`.
+    """
+    data = np.sort(_checked_values(values))
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence={confidence!r} must be strictly between 0 and 1, e.g. 0.95")
+    n, tail = data.size, (1.0 - confidence) / 2.0
+    below = int(stats.binom.ppf(tail, n, 0.5))  # smallest m with P(B <= m) >= tail ...
+    if stats.binom.cdf(below, n, 0.5) > tail:  # ... step back to the largest m with P(B <= m) <= tail
+        below -= 1
+    if below < 0:
+        return float(data[0]), float(data[-1]), False
+    return float(data[below]), float(data[n - 1 - below]), True
+
+# %%
+low, high, exact = median_confidence_interval(np.arange(1.0, 21.0))  # 20 values: x(6) .. x(15)
+assert (low, high, exact) == (6.0, 15.0, True)
+assert median_confidence_interval([3.0, 1.0, 2.0]) == (1.0, 3.0, False)
+
+# %% [markdown]
 # ## 3. `BenchmarkResult`: raw values in, statistics out
 #
 # A result keeps the **raw values** and derives every statistic from them on demand, so nothing can go
@@ -388,6 +422,20 @@ class BenchmarkResult:
     def ci_upper(self) -> float:
         return t_confidence_interval(self.values, self.CONFIDENCE)[1]
 
+    @property
+    def median_ci_lower(self) -> float:
+        """Lower end of the 95% distribution-free interval of the median (see median_confidence_interval)."""
+        return median_confidence_interval(self.values, self.CONFIDENCE)[0]
+
+    @property
+    def median_ci_upper(self) -> float:
+        return median_confidence_interval(self.values, self.CONFIDENCE)[1]
+
+    @property
+    def median_interval_exact(self) -> bool:
+        """False when there are too few values (< 6) for a 95% interval of the median."""
+        return median_confidence_interval(self.values, self.CONFIDENCE)[2]
+
     def percentile(self, q: float) -> float:
         """The q-th percentile (0..100), linear interpolation."""
         if not 0 <= q <= 100:
@@ -428,8 +476,9 @@ class BenchmarkResult:
 
     def summary(self) -> dict[str, Any]:
         """Every derived statistic by name; undefined ones (CV of a zero mean) are None."""
-        names = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper", "p50",
-                 "p90", "p99", "iqr", "mad", "cv", "outlier_count", "single_value")
+        names = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper", "median_ci_lower",
+                 "median_ci_upper", "median_interval_exact", "p50", "p90", "p99", "iqr", "mad", "cv",
+                 "outlier_count", "single_value")
         values = {name: getattr(self, name) for name in names}
         return {name: (None if isinstance(v, float) and not math.isfinite(v) else v) for name, v in values.items()}
 
@@ -589,7 +638,8 @@ def calibration_target_ns(timer_overhead_ns: float, max_overhead_fraction: float
     """Shortest block that keeps the timer under `max_overhead_fraction` and lasts `min_block_ns`."""
     if not 0 < max_overhead_fraction < 1:
         raise ValueError(f"max_overhead_fraction={max_overhead_fraction!r} must be in (0, 1), e.g. 0.01")
-    return max(timer_overhead_ns / max_overhead_fraction, float(min_block_ns))
+    # at least 1 ns, so that a zero overhead and no minimum still ask for a block that advances the clock
+    return max(timer_overhead_ns / max_overhead_fraction, float(min_block_ns), 1.0)
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-calibrate", "locked": false, "schema_version": 3, "solution": true}
 #| export
@@ -1092,6 +1142,8 @@ test_unit_compare_samples()
 # The pieces come together. Latency: seeded inputs (`np.random.default_rng(seed)`, never the global
 # random state), one checked call per model (errors surface here, outside the timing), warm-up,
 # calibration per model, then interleaved blocks; each value is the per-call time of one block, in ms.
+# The latency table also gives the **paired ratio**: in each round the blocks of all models run back to
+# back, so the median over rounds of (model block / baseline block) cancels slow drift of the machine.
 # Memory: in its own pass, the `tracemalloc` peak of one inference (from Module 14's
 # `traced_peak_bytes`), with the model's stored size (`model_size_mb`, from the parameters' real bytes)
 # reported next to it, never instead of it. Accuracy: one value per dataset, from the outputs.
@@ -1274,14 +1326,26 @@ class Benchmark:
             result = results[name]
             row = {"model": name, "metric": metric, "mean": result.mean, "std": result.std,
                    "ci_lower": result.ci_lower, "ci_upper": result.ci_upper, "count": result.count,
-                   "median": result.median, "unit": unit}
+                   "median": result.median, "median_ci_lower": result.median_ci_lower,
+                   "median_ci_upper": result.median_ci_upper, "unit": unit}
             if name == self.names[0]:
                 row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="",
                            verdict="baseline")
             else:
                 row.update(self._compare_to_baseline(metric, baseline, result, alpha))
+            row["paired_ratio_median"] = self._paired_ratio_median(metric, baseline, result)
             rows.append(row)
         return pd.DataFrame(rows)
+
+    @staticmethod
+    def _paired_ratio_median(metric: str, baseline: BenchmarkResult, result: BenchmarkResult) -> float:
+        """Latency only: median over rounds of (this model's block / the baseline's block of the same round).
+
+        Blocks of one round ran back to back, so a slow minute slows both and cancels in their ratio.
+        """
+        if metric != "latency" or baseline.count != result.count:
+            return math.nan
+        return float(np.median(np.asarray(result.values) / np.asarray(baseline.values)))
 
     @staticmethod
     def _compare_to_baseline(metric: str, baseline: BenchmarkResult, result: BenchmarkResult,
@@ -2002,13 +2066,15 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
     for name in names:
         result = per_model[name]
         row = {"model": name, "metric": metric, "mean": result.mean, "std": result.std, "ci_lower": result.ci_lower,
-               "ci_upper": result.ci_upper, "count": result.count, "median": result.median, "unit": result.unit}
+               "ci_upper": result.ci_upper, "count": result.count, "median": result.median,
+               "median_ci_lower": result.median_ci_lower, "median_ci_upper": result.median_ci_upper, "unit": result.unit}
         if name == names[0]:
             row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="", verdict="baseline")
         else:
             test = difference_test(baseline, result, metric, alpha)
             row.update({key: test[key] for key in ("ratio", "ratio_ci_lower", "ratio_ci_upper", "p_value", "test",
                                                    "verdict")})
+        row["paired_ratio_median"] = Benchmark._paired_ratio_median(metric, baseline, result)
         rows.append(row)
     return pd.DataFrame(rows)
 

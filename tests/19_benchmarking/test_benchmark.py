@@ -92,6 +92,7 @@ def test_calibration_keeps_the_timer_under_one_percent():
     assert 60 / (20 * calls + 60) < 0.01
     with pytest.raises(ValueError, match="max_overhead_fraction"):
         calibration_target_ns(60.0, 1.5)
+    assert calibration_target_ns(0.0, 0.01, min_block_ns=0) == 1.0, "never a zero target"
     with pytest.raises(ValueError, match="target_ns"):
         calibrate_calls_per_block(lambda n: None, 0)
 
@@ -155,14 +156,27 @@ def test_compare_models_latency_table():
     table = bench.compare_models("latency", input_shape=(1, 4))
     assert isinstance(table, pd.DataFrame)
     for column in ("model", "metric", "mean", "std", "ci_lower", "ci_upper", "count", "median", "unit",
+                   "median_ci_lower", "median_ci_upper",
                    "ratio", "ratio_ci_lower", "ratio_ci_upper", "p_value", "verdict"):
         assert column in table.columns
     assert list(table["model"]) == ["base", "half", "same"]
     assert list(table["verdict"]) == ["baseline", "faster", "no detectable difference"]
     assert table["ratio"].tolist() == [1.0, 0.5, 1.0] and set(table["unit"]) == {"ms"}
+    assert table["paired_ratio_median"].tolist() == [1.0, 0.5, 1.0]
     calls_so_far = len(log)
     again = bench.compare_models("latency")  # reuses the stored results: no model is called again
     assert len(log) == calls_so_far and again["mean"].tolist() == table["mean"].tolist()
+
+
+def test_paired_ratio_is_the_median_of_per_round_ratios():
+    bench = Benchmark([mlp("base"), mlp("double")], [(np.ones((2, 64), np.float32), np.arange(2))])
+    bench.results["latency"] = {  # the baseline's last block was preempted (10 ms instead of 1)
+        "base": BenchmarkResult("base_latency", [1.0, 1.0, 1.0, 10.0], unit="ms"),
+        "double": BenchmarkResult("double_latency", [2.0, 2.0, 2.0, 2.0], unit="ms")}
+    table = bench.compare_models("latency")
+    assert table["paired_ratio_median"].tolist() == [1.0, 2.0]
+    assert table["ratio"][1] == pytest.approx(8 / 13), "the ratio of means is pulled by the one slow block"
+    assert math.isnan(bench.compare_models("accuracy")["paired_ratio_median"][1])
 
 
 def test_unknown_metric_is_a_value_error_listing_the_metrics():

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from tinytorch.benchmarking.benchmark import (BenchmarkResult, compare_accuracy_counts, compare_samples,
+                                              median_confidence_interval,
                                               ratio_of_means_interval, t_confidence_interval,
                                               tukey_outlier_count)
 
@@ -146,6 +147,7 @@ def test_ratio_of_non_positive_means_is_nan():
     assert all(math.isnan(v) for v in ratio_of_means_interval([0.0, 0.0], [1.0, 2.0]))
 
 
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy, on near-identical values
 @given(st.lists(positive, min_size=2, max_size=30), st.lists(positive, min_size=2, max_size=30))
 def test_compare_p_value_is_scipy_welch(a, b):
     result = compare_samples(a, b)
@@ -174,3 +176,24 @@ def test_accuracy_counts_comparison_uses_fisher():
     assert compare_accuracy_counts(190, 200, 150, 200)["verdict"] == "worse"
     with pytest.raises(ValueError, match="between 0"):
         compare_accuracy_counts(201, 200, 1, 200)
+
+
+@given(samples, st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_median_interval_is_the_widest_order_statistic_pair_that_reaches_the_coverage(values, confidence):
+    low, high, exact = median_confidence_interval(values, confidence)
+    data, n = np.sort(values), len(values)
+    assert low <= np.median(values) <= high
+    coverage = lambda j: 1 - 2 * stats.binom.cdf(j - 1, n, 0.5)  # [x(j), x(n-j+1)], 1-based  # noqa: E731
+    if not exact:
+        assert (low, high) == (data[0], data[-1]) and coverage(1) < confidence
+        return
+    j = next(j for j in range(n // 2 + 1, 0, -1) if coverage(j) >= confidence)
+    assert (low, high) == (data[j - 1], data[n - j])
+
+
+def test_median_interval_ignores_a_far_outlier_and_appears_in_the_summary():
+    values = [10.0, 10.1, 9.9, 10.0, 10.2, 9.8, 10.1, 10.0, 9.9, 10.0, 500.0]
+    result = BenchmarkResult("m", values)
+    assert result.median_interval_exact and result.median_ci_upper <= 10.2 < result.ci_upper
+    assert result.summary()["median_ci_lower"] == result.median_ci_lower
+    assert not BenchmarkResult("few", [1.0, 2.0, 3.0]).median_interval_exact

@@ -26,15 +26,16 @@ from ..profiling.profiler import BYTES_PER_MB, traced_peak_bytes
 # %% auto #0
 __all__ = ['DEFAULT_WATTS_PER_CORE', 'RAPL_ROOT', 'METRIC_DIRECTIONS', 'METRIC_UNITS', 'RESULTS_SCHEMA', 'RESULTS_SCHEMA_VERSION',
            'SUITE_METRICS', 'OLYMPIC_SCORED_METRICS', 'Constraint', 'Objective', 'OlympicEvent',
-           't_confidence_interval', 'tukey_outlier_count', 'BenchmarkResult', 'PreciseTimer', 'precise_timer',
-           'measure_timer_overhead_ns', 'calibration_target_ns', 'calibrate_calls_per_block', 'interleaved_block_times',
-           'collect_system_info', 'BenchmarkError', 'accuracy_from_outputs', 'ratio_of_means_interval',
-           'compare_accuracy_counts', 'compare_samples', 'Benchmark', 'estimate_energy_per_inference', 'RaplPackage',
-           'find_rapl_packages', 'rapl_delta_uj', 'EnergyMeter', 'measure_energy', 'check_metric', 'dominates',
-           'pareto_front', 'results_to_json', 'results_from_json', 'DeploymentConstraints', 'intervals_overlap',
-           'display_interval', 'best_model', 'difference_test', 'compare_results', 'render_report', 'plot_metric_panel',
-           'frontier_staircase', 'plot_pareto_panel', 'BenchmarkSuite', 'compare_optimization_techniques',
-           'run_ablation', 'compare_ablation_orders', 'optimize_benchmark_configuration', 'check_olympic_constraints',
+           't_confidence_interval', 'tukey_outlier_count', 'median_confidence_interval', 'BenchmarkResult',
+           'PreciseTimer', 'precise_timer', 'measure_timer_overhead_ns', 'calibration_target_ns',
+           'calibrate_calls_per_block', 'interleaved_block_times', 'collect_system_info', 'BenchmarkError',
+           'accuracy_from_outputs', 'ratio_of_means_interval', 'compare_accuracy_counts', 'compare_samples',
+           'Benchmark', 'estimate_energy_per_inference', 'RaplPackage', 'find_rapl_packages', 'rapl_delta_uj',
+           'EnergyMeter', 'measure_energy', 'check_metric', 'dominates', 'pareto_front', 'results_to_json',
+           'results_from_json', 'DeploymentConstraints', 'intervals_overlap', 'display_interval', 'best_model',
+           'difference_test', 'compare_results', 'render_report', 'plot_metric_panel', 'frontier_staircase',
+           'plot_pareto_panel', 'BenchmarkSuite', 'compare_optimization_techniques', 'run_ablation',
+           'compare_ablation_orders', 'optimize_benchmark_configuration', 'check_olympic_constraints',
            'score_olympic_event']
 
 # %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-events
@@ -154,6 +155,23 @@ def tukey_outlier_count(values, k: float = 1.5) -> int:
     return int(outside.sum())
     ### END SOLUTION
 
+# %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-median-interval
+def median_confidence_interval(values, confidence: float = 0.95) -> tuple[float, float, bool]:
+    """`(low, high, reaches_confidence)`: order-statistic interval of the median (binomial, no model).
+
+    `reaches_confidence` is False when there are too few values; the interval is then `(min, max)`.
+    """
+    data = np.sort(_checked_values(values))
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence={confidence!r} must be strictly between 0 and 1, e.g. 0.95")
+    n, tail = data.size, (1.0 - confidence) / 2.0
+    below = int(stats.binom.ppf(tail, n, 0.5))  # smallest m with P(B <= m) >= tail ...
+    if stats.binom.cdf(below, n, 0.5) > tail:  # ... step back to the largest m with P(B <= m) <= tail
+        below -= 1
+    if below < 0:
+        return float(data[0]), float(data[-1]), False
+    return float(data[below]), float(data[n - 1 - below]), True
+
 # %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-result
 def _jsonable(value: Any) -> Any:
     """Metadata as JSON-native types: tuples become lists, NumPy scalars become Python numbers."""
@@ -233,6 +251,20 @@ class BenchmarkResult:
     def ci_upper(self) -> float:
         return t_confidence_interval(self.values, self.CONFIDENCE)[1]
 
+    @property
+    def median_ci_lower(self) -> float:
+        """Lower end of the 95% distribution-free interval of the median (see median_confidence_interval)."""
+        return median_confidence_interval(self.values, self.CONFIDENCE)[0]
+
+    @property
+    def median_ci_upper(self) -> float:
+        return median_confidence_interval(self.values, self.CONFIDENCE)[1]
+
+    @property
+    def median_interval_exact(self) -> bool:
+        """False when there are too few values (< 6) for a 95% interval of the median."""
+        return median_confidence_interval(self.values, self.CONFIDENCE)[2]
+
     def percentile(self, q: float) -> float:
         """The q-th percentile (0..100), linear interpolation."""
         if not 0 <= q <= 100:
@@ -273,8 +305,9 @@ class BenchmarkResult:
 
     def summary(self) -> dict[str, Any]:
         """Every derived statistic by name; undefined ones (CV of a zero mean) are None."""
-        names = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper", "p50",
-                 "p90", "p99", "iqr", "mad", "cv", "outlier_count", "single_value")
+        names = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper", "median_ci_lower",
+                 "median_ci_upper", "median_interval_exact", "p50", "p90", "p99", "iqr", "mad", "cv",
+                 "outlier_count", "single_value")
         values = {name: getattr(self, name) for name in names}
         return {name: (None if isinstance(v, float) and not math.isfinite(v) else v) for name, v in values.items()}
 
@@ -346,7 +379,8 @@ def calibration_target_ns(timer_overhead_ns: float, max_overhead_fraction: float
     """Shortest block that keeps the timer under `max_overhead_fraction` and lasts `min_block_ns`."""
     if not 0 < max_overhead_fraction < 1:
         raise ValueError(f"max_overhead_fraction={max_overhead_fraction!r} must be in (0, 1), e.g. 0.01")
-    return max(timer_overhead_ns / max_overhead_fraction, float(min_block_ns))
+    # at least 1 ns, so that a zero overhead and no minimum still ask for a block that advances the clock
+    return max(timer_overhead_ns / max_overhead_fraction, float(min_block_ns), 1.0)
 
 # %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-calibrate
 def calibrate_calls_per_block(run_block: Callable[[int], None], target_ns: float,
@@ -847,14 +881,26 @@ class Benchmark:
             result = results[name]
             row = {"model": name, "metric": metric, "mean": result.mean, "std": result.std,
                    "ci_lower": result.ci_lower, "ci_upper": result.ci_upper, "count": result.count,
-                   "median": result.median, "unit": unit}
+                   "median": result.median, "median_ci_lower": result.median_ci_lower,
+                   "median_ci_upper": result.median_ci_upper, "unit": unit}
             if name == self.names[0]:
                 row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="",
                            verdict="baseline")
             else:
                 row.update(self._compare_to_baseline(metric, baseline, result, alpha))
+            row["paired_ratio_median"] = self._paired_ratio_median(metric, baseline, result)
             rows.append(row)
         return pd.DataFrame(rows)
+
+    @staticmethod
+    def _paired_ratio_median(metric: str, baseline: BenchmarkResult, result: BenchmarkResult) -> float:
+        """Latency only: median over rounds of (this model's block / the baseline's block of the same round).
+
+        Blocks of one round ran back to back, so a slow minute slows both and cancels in their ratio.
+        """
+        if metric != "latency" or baseline.count != result.count:
+            return math.nan
+        return float(np.median(np.asarray(result.values) / np.asarray(baseline.values)))
 
     @staticmethod
     def _compare_to_baseline(metric: str, baseline: BenchmarkResult, result: BenchmarkResult,
@@ -1251,13 +1297,15 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
     for name in names:
         result = per_model[name]
         row = {"model": name, "metric": metric, "mean": result.mean, "std": result.std, "ci_lower": result.ci_lower,
-               "ci_upper": result.ci_upper, "count": result.count, "median": result.median, "unit": result.unit}
+               "ci_upper": result.ci_upper, "count": result.count, "median": result.median,
+               "median_ci_lower": result.median_ci_lower, "median_ci_upper": result.median_ci_upper, "unit": result.unit}
         if name == names[0]:
             row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="", verdict="baseline")
         else:
             test = difference_test(baseline, result, metric, alpha)
             row.update({key: test[key] for key in ("ratio", "ratio_ci_lower", "ratio_ci_upper", "p_value", "test",
                                                    "verdict")})
+        row["paired_ratio_median"] = Benchmark._paired_ratio_median(metric, baseline, result)
         rows.append(row)
     return pd.DataFrame(rows)
 
