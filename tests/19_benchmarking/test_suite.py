@@ -226,3 +226,13 @@ def test_missing_results_file(tmp_path):
     suite = BenchmarkSuite(reference_models(), [load_tinydigits().test], output_dir=tmp_path, **FAST)
     with pytest.raises(FileNotFoundError, match="save_results"):
         suite.load_results(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize("metric", ["latency", "accuracy", "memory"])
+def test_report_verdicts_are_compare_models_verdicts(measured, metric):
+    from tinytorch.benchmarking.benchmark import compare_results
+    ours = compare_results(measured.results[metric], metric)
+    core = measured.benchmark.compare_models(metric)
+    assert list(ours.columns) == list(core.columns)
+    assert ours["verdict"].tolist() == core["verdict"].tolist()
+    np.testing.assert_allclose(ours["p_value"].to_numpy(float), core["p_value"].to_numpy(float), equal_nan=True)
