@@ -123,9 +123,9 @@ def main(argv=None) -> int:
     formats = {"accuracy": "{:.3f}".format, "delta_points": "{:+.1f}".format, "sparsity": "{:.3f}".format,
                "param_vs_fp32": "{:.1%}".format, "latency_dense_ms": "{:.4f}".format,
                "dense_iqr_ms": "{:.4f}".format,
-               "latency_csr_ms": lambda v: "n/a" if pd.isna(v) else f"{v:.4f}",
-               "csr_bytes": lambda v: "n/a (int8)" if pd.isna(v) else f"{int(v)}"}
-    print(table.to_string(index=False, formatters=formats))
+               "latency_csr_ms": "{:.4f}".format, "csr_bytes": "{:.0f}".format}
+    print(table.to_string(index=False, formatters=formats, na_rep="n/a"))
+    print("n/a: int8 models are stored dense (no CSR form here)")
     print("Latency differences smaller than the IQR are noise on this machine; none is claimed as a speed-up.")
     print(f"CSR (float32 values, int32 indices) beats the dense float32 array above sparsity "
           f"{csr_break_even_sparsity(64, 32):.3f} for the 64x32 layer and "
