@@ -14,24 +14,25 @@
 # %% [markdown]
 # # Module 19: Benchmarking (the TorchPerf Olympics)
 #
-# Modules 14 to 17 gave you a profiler, quantization, pruning and a trained reference model. Each
-# optimization promises something: "4x smaller", "twice as fast". This module builds the instrument that
-# checks such promises: `tinytorch.benchmarking.benchmark`. Its job is to say how fast, how accurate and
-# how large a model is, *and how sure we are*, in a way that survives a skeptical reader.
+# Modules 14 to 18 gave you a profiler, quantization, pruning, a trained reference model and the
+# TinyMLPerf tasks. Each optimization promises something: "4x smaller", "twice as fast". This module
+# builds the instrument that checks such promises, `tinytorch.benchmarking.benchmark`: how fast, how
+# accurate, how large and how energy-hungry a model is, *and how sure we are*, in a form that survives a
+# skeptical reader.
 #
 # ## Why a fair benchmark is hard
 #
 # Time the same function twice and you get two different numbers. The machine is shared: other processes,
-# frequency scaling, caches, the memory allocator and the operating system's scheduler all leave their
-# mark. A benchmark that reports one number hides this; a benchmark that compares two models measured at
-# different moments can mistake a busy minute for a slow model. Three rules follow, and the code below
-# applies each of them:
+# frequency scaling, caches, the memory allocator and the scheduler all leave their mark, and most of
+# that noise is one-sided (an interruption makes a run slower, never faster). A benchmark that reports
+# one number hides this; one that measures model A now and model B in ten minutes can mistake a busy
+# minute for a slow model. Three rules follow, and the code applies each of them:
 #
-# 1. **Repeat and summarise with uncertainty.** Report a centre *and* an interval, never one reading.
-# 2. **Measure what you claim.** The clock has a cost (about 44 ns a reading here); a model that runs in
+# 1. **Repeat, and report uncertainty.** A centre *and* an interval, never one reading.
+# 2. **Measure what you claim.** Reading the clock costs time (about 44 ns here); a model that runs in
 #    100 ns cannot be timed one call at a time. Time blocks of calls instead (calibration).
-# 3. **Compare under the same conditions.** Interleave the models, give them the same inputs, record the
-#    machine's state (BLAS library, threads, load) with every result.
+# 3. **Compare under the same conditions.** Same inputs, models interleaved, and the machine's state
+#    (BLAS library, threads, load) recorded with every result.
 #
 # ```
 #   values (raw)  -->  BenchmarkResult  -->  Benchmark.compare_models  -->  verdict
@@ -39,9 +40,16 @@
 #   of calls           percentiles, outliers an interval, p-value           no detectable difference
 # ```
 #
-# The file is organised in sections: 1. events, 2. statistics, 3. the result object, 4. timing,
-# 5. the `Benchmark` (latency, accuracy, memory, comparison). Later sections build the suite, energy,
-# reports and the Olympics on top of these.
+# **The road through the module** (exercises 19.1 to 19.9 are marked "Your task"; five written questions
+# close it):
+#
+# | part | sections | you build |
+# |---|---|---|
+# | measuring | 1 events, 2 statistics, 3 the result object, 4 timing, 5 the `Benchmark` | t interval, outlier count, timer, calibration, accuracy, comparison |
+# | deciding | 6 overview, 7 energy, 8 Pareto, 9 the suite and its report | energy estimate, dominance |
+# | optimizing | 10 comparing optimizations, 11 ablations, 12 how many runs, 13 the Olympics | the Olympic constraint check |
+# | standards | 14 MLPerf and TinyMLPerf | |
+# | reflecting | 15 systems-thinking questions, 16 summary | five short written answers |
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-imports", "locked": false, "schema_version": 3, "solution": false}
 #| default_exp benchmarking.benchmark
@@ -258,6 +266,20 @@ test_unit_t_confidence_interval()
 #   default), and the **IQR** = p75 - p25;
 # - the **MAD**, the median of $|x_i - \text{median}|$ (unscaled);
 # - the **coefficient of variation** CV = $s / \bar x$: relative noise, comparable across models.
+#
+# **Mean or median?** They answer different questions.
+#
+# ```
+#  block times (ms):  1.0  1.0  1.1  1.0  1.1  1.0  4.0      <- one block lost a time slice
+#  mean   = 1.46      the total cost per call, interruptions included (1.03 without that block)
+#  median = 1.0       the typical call; one wild value moves it at most one rank
+# ```
+#
+# Use the **mean** when costs add up: a batch job's total time, an energy budget, throughput. Use the
+# **median** (with its interval, below) to compare two models on a shared, noisy machine: an interruption
+# that lands on model B's block says nothing about B. Use **high percentiles** (p90, p99) when a
+# deadline matters: a keyword spotter that is fast on average but misses 1 query in 100 misses 1 in 100.
+# `compare_models` reports all three views, so a reader can see when they disagree.
 #
 # **Outliers are counted, never silently dropped.** Tukey's rule calls a value an outlier when it lies
 # outside the fences $[Q_1 - 1.5\,\text{IQR},\; Q_3 + 1.5\,\text{IQR}]$. Dropping them would make a
@@ -529,10 +551,22 @@ test_unit_benchmark_result()
 # %% [markdown]
 # ## 4. Timing
 #
+# ### Which clock
+#
+# | clock | what it counts | use it for |
+# |---|---|---|
+# | `time.time()` | wall-clock date; can jump (NTP, daylight saving, an admin) | timestamps in a log, never durations |
+# | `time.perf_counter_ns()` | monotonic, highest resolution (1 ns here), includes time spent waiting | latency |
+# | `time.process_time_ns()` | CPU time of this process only (all threads), excludes sleeping and waiting | the energy estimate (section 7) |
+#
+# A latency is what a user waits for, so it is wall time on a monotonic clock: `perf_counter_ns`, in
+# integer nanoseconds (a float of seconds rounds away nanoseconds after months of uptime; an integer
+# never does). CPU time answers a different question, how much work the processor did, and costs more
+# to read (a system call, about ten times a `perf_counter_ns` reading here).
+#
 # ### A timer that tells the truth when things go wrong
 #
-# `time.perf_counter_ns()` reads a monotonic clock in integer nanoseconds (no float rounding of large
-# timestamps). `precise_timer()` wraps two readings in a context manager:
+# `precise_timer()` wraps two readings of `perf_counter_ns` in a context manager:
 #
 # ```python
 # with precise_timer() as timer:
@@ -605,11 +639,21 @@ def test_unit_precise_timer():
 test_unit_precise_timer()
 
 # %% [markdown]
+# ### Warm-up
+#
+# The first calls of a model are slower than the rest, for reasons unrelated to its steady cost:
+# CPython 3.11 specializes the bytecode of a function after it has run a few times; the first write to
+# freshly allocated memory page-faults; caches and branch predictors are cold; idle BLAS threads must
+# be woken; a CPU coming out of idle raises its clock frequency over milliseconds. So `Benchmark` makes
+# `warmup_runs` untimed calls per model first, and calibration's growing blocks (below) warm it
+# further. How much warm-up a model needs is itself measurable: section 12 reads it off the model's own
+# timings instead of guessing.
+#
 # ### Timer overhead and calibration
 #
 # Reading the clock costs time. Time one call of a 100 ns model and the reading (~44 ns here, plus the
-# loop) is a large part of what you report: the old design of this module reported an empty model as
-# 7 to 20 times slower than it is. The cure is to time a **block** of `n` calls and divide:
+# loop) is a large part of what you report: timed call by call, an empty model looks 7 to 20 times
+# slower than it is. The cure is to time a **block** of `n` calls and divide:
 #
 # $$\text{per-call time} = \frac{t_\text{block} - \text{(one clock reading)}}{n} \approx \frac{t_\text{block}}{n}
 # \quad\text{with relative bias} \le \frac{\text{overhead}}{t_\text{block}}$$
@@ -794,8 +838,16 @@ assert info["timer_overhead_ns"] >= 0 and info["cpu_count"] >= 1
 #
 # A model that raises, returns `None`, NaN or an output whose first axis is not the batch is reported
 # as a `BenchmarkError` naming the model, with the original exception chained (`raise ... from error`).
-# Nothing is replaced by a guess: the old design of this module turned failures into sleeps and invented
-# accuracies; a number printed by this code was measured.
+# Nothing is replaced by a guess (no sleep standing in for a failed call, no invented accuracy): every
+# number this code prints was measured.
+#
+# ```
+#  Benchmark(models, datasets)
+#   |-- run_latency_benchmark(shape)   seeded input -> warm-up -> calibrate -> interleaved blocks   (ms)
+#   |-- run_accuracy_benchmark()       outputs vs labels, one value per dataset              (fraction)
+#   |-- run_memory_benchmark(shape)    tracemalloc peak of one call, in its own pass               (MB)
+#   +-- compare_models(metric)         DataFrame: statistics, ratio + interval, p-value, verdict
+# ```
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-inputs", "locked": false, "schema_version": 3, "solution": false}
 #| export
@@ -1144,9 +1196,28 @@ test_unit_compare_samples()
 # calibration per model, then interleaved blocks; each value is the per-call time of one block, in ms.
 # The latency table also gives the **paired ratio**: in each round the blocks of all models run back to
 # back, so the median over rounds of (model block / baseline block) cancels slow drift of the machine.
-# Memory: in its own pass, the `tracemalloc` peak of one inference (from Module 14's
-# `traced_peak_bytes`), with the model's stored size (`model_size_mb`, from the parameters' real bytes)
-# reported next to it, never instead of it. Accuracy: one value per dataset, from the outputs.
+#
+# ```
+#  round 1:  A 1.00  B 0.50            B/A = 0.50
+#  round 2:  A 3.00  B 1.50   (busy)   B/A = 0.50     means: A 1.67, B 0.83, both widened by round 2
+#  round 3:  A 1.00  B 0.50            B/A = 0.50     paired ratios: 0.50 every round, no spread
+# ```
+#
+# **Memory** has two meanings, and the benchmark keeps them apart:
+#
+# - the **peak allocated during one inference**: weights are already there, so this is the activations
+#   and temporaries the forward pass creates (the input and output included). `tracemalloc` sees every
+#   NumPy allocation, even a temporary freed a microsecond later, which a process's resident size (RSS)
+#   would miss. Tracing slows Python code several times over, so memory gets its own pass, never
+#   during timing, and only the model call is traced (the benchmark's own output check is not);
+# - the **stored size** of the model, `model_size_mb` in the metadata: the bytes of its parameters,
+#   dtype-aware, so an int8 weight counts one byte. It is reported next to the peak, never instead of it.
+#
+# An int8 model shows why: its stored size is about 4x smaller, but Module 15's forward pass casts the
+# codes to float32 on every call, and that temporary copy of the weights lands in the peak, which can
+# end up *larger* than the float model's. Run both on your machine and see.
+#
+# **Accuracy**: one value per dataset, from the outputs, as in Task 19.5.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-benchmark", "locked": false, "schema_version": 3, "solution": false}
 #| export
@@ -1439,11 +1510,26 @@ def numpy_mlp_twice(x):
     return numpy_mlp(x)
 
 
-numpy_mlp_twice.name = "numpy_mlp_x2"
+numpy_mlp.name, numpy_mlp_twice.name = "numpy_mlp", "numpy_mlp_x2"
 demo = Benchmark([mlp, numpy_mlp, numpy_mlp_twice], [digits.test], measurement_runs=20)
 print(demo.compare_models("latency", input_shape=(1, 8, 8)).round(4).to_string())
 print(demo.compare_models("accuracy")[["model", "mean", "count", "verdict"]].to_string())
 print(demo.compare_models("memory", input_shape=(1, 8, 8))[["model", "mean", "unit", "verdict"]].to_string())
+
+# %% [markdown]
+# **Reading the tables.** Your figures will differ from your neighbour's; what to look for does not.
+#
+# - `numpy_mlp_x2` does exactly twice the work of `numpy_mlp`, so a trustworthy instrument should show
+#   their latencies about 2x apart. Compare the ratio of their *medians* and of their *means*: on a quiet
+#   machine both say 2; on a busy one the mean can drift far from 2 while the median stays close.
+# - `paired_ratio_median` compares each model with the baseline block by block, round by round. It is
+#   the figure to trust when the machine is shared.
+# - `tinytorch_mlp` and `numpy_mlp` do the same arithmetic; the difference is the framework's per-call
+#   cost (building `Tensor` objects, checking shapes), which dominates at batch 1 for a model this small.
+# - All three models make the same predictions, so accuracy is identical and the verdict is "no
+#   detectable difference" (Fisher's test on the counts), as it must be.
+# - Memory: the NumPy functions allocate only their activations; `tinytorch_mlp` allocates a little more
+#   for its `Tensor` wrappers. These are kilobytes: the weights are not counted, they already existed.
 
 # %% [markdown]
 # ## 6. From measurements to decisions
