@@ -22,34 +22,32 @@ def digits():
 
 @pytest.fixture(scope="module")
 def comparison():
-    base = load_reference_model("tinydigits_mlp")
-    base.name = "mlp"
-    int8 = quantize_model(base)
-    int8.name = "mlp_int8"  # "mlp" is a substring of this name: matching must be exact
-    return compare_optimization_techniques(base, [int8], digits(), **FAST)
+    # "tinydigits_mlp" is a substring of the other names: matching must be exact
+    optimized = [load_reference_model("tinydigits_mlp_int8"), load_reference_model("tinydigits_mlp_pruned50")]
+    return compare_optimization_techniques(load_reference_model("tinydigits_mlp"), optimized, digits(), **FAST)
 
 
 def test_comparison_keys_come_from_measurements(comparison):
     assert set(comparison) >= {"base_model", "base_metrics", "optimized_results", "improvements",
                                "efficiency_metrics", "recommendations"}
-    assert comparison["base_model"] == "mlp"
+    assert comparison["base_model"] == "tinydigits_mlp"
     results = comparison["results"]
-    assert comparison["base_metrics"]["latency"] == results["latency"]["mlp"].mean
-    assert comparison["optimized_results"]["mlp_int8"]["memory"] == results["memory"]["mlp_int8"].mean
-    improvement = comparison["improvements"]["mlp_int8"]
+    assert comparison["base_metrics"]["latency"] == results["latency"]["tinydigits_mlp"].mean
+    assert comparison["optimized_results"]["tinydigits_mlp_int8"]["memory"] == results["memory"]["tinydigits_mlp_int8"].mean
+    improvement = comparison["improvements"]["tinydigits_mlp_int8"]
     assert improvement["latency_speedup"] == pytest.approx(
-        results["latency"]["mlp"].mean / results["latency"]["mlp_int8"].mean)
+        results["latency"]["tinydigits_mlp"].mean / results["latency"]["tinydigits_mlp_int8"].mean)
     assert improvement["accuracy_retention"] == pytest.approx(
-        results["accuracy"]["mlp_int8"].mean / results["accuracy"]["mlp"].mean)
+        results["accuracy"]["tinydigits_mlp_int8"].mean / results["accuracy"]["tinydigits_mlp"].mean)
     for key in ("latency_speedup", "memory_speedup", "energy_speedup", "accuracy_retention"):
         assert isinstance(improvement[f"{key}_significant"], bool) and f"{key}_p_value" in improvement
-    efficiency = comparison["efficiency_metrics"]["mlp_int8"]
+    efficiency = comparison["efficiency_metrics"]["tinydigits_mlp_int8"]
     assert efficiency["accuracy_per_ms"] == pytest.approx(
-        results["accuracy"]["mlp_int8"].mean / results["latency"]["mlp_int8"].mean)
+        results["accuracy"]["tinydigits_mlp_int8"].mean / results["latency"]["tinydigits_mlp_int8"].mean)
     for slot in ("for_latency_critical", "for_memory_constrained", "for_accuracy_preservation",
                  "for_balanced_deployment"):
         pick = comparison["recommendations"][slot]
-        assert set(pick) == {"model", "reason", "use_case"} and pick["model"] in ("mlp", "mlp_int8")
+        assert set(pick) == {"model", "reason", "use_case"} and pick["model"] in ("tinydigits_mlp", "tinydigits_mlp_int8", "tinydigits_mlp_pruned50")
 
 
 def test_comparison_bad_input():

@@ -1984,7 +1984,10 @@ def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_sh
             "recommended_measurement_runs": max(settled, runs_ci, 3), "calls_per_block": calls_per_block, "values_ms": values.tolist(), "steady_median_ms": median,
             "steady_mad_ms": mad, "steady_band_ms": band, "median_settles_after": settled,
             "runs_for_ci_target": runs_ci, "tolerance": tolerance, "ci_target": ci_target,
-            "coefficient_of_variation": float(np.std(values[warmup:], ddof=1) / np.mean(values[warmup:]))}
+            "coefficient_of_variation": float(np.std(values[warmup:], ddof=1) / np.mean(values[warmup:])),
+            "note": ("the spread is too large for this interval target: quiet the machine (idle, fixed BLAS "
+                     "threads) or compare medians, rather than run this long")
+            if runs_ci > 10 * max_runs else ""}
 
 # %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-olympic-constraints
 def check_olympic_constraints(event: OlympicEvent | str, candidate: Mapping[str, BenchmarkResult]) -> list[str]:
