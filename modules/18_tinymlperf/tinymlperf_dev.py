@@ -612,8 +612,11 @@ _AD_CLIP_SECONDS = 0.5
 def _machine_profiles(rng: np.random.Generator) -> list[dict]:
     profiles = []
     for shaft_hz in (47.0, 61.0, 83.0, 109.0):
+        resonance_hz = rng.uniform(1200, 2800)
+        band = scipy.signal.butter(2, [resonance_hz * 0.9, resonance_hz * 1.1], btype="bandpass",
+                                   fs=AD_SAMPLE_RATE, output="sos")
         profiles.append({"shaft_hz": shaft_hz, "harmonics": rng.uniform(0.2, 1.0, 10) / np.arange(1, 11) ** 0.7,
-                         "resonance_hz": rng.uniform(1200, 2800), "noise": rng.uniform(0.05, 0.15)})
+                         "resonance_band": band, "noise": rng.uniform(0.05, 0.15)})
     return profiles
 
 
@@ -634,9 +637,7 @@ def _machine_clip(rng: np.random.Generator, profile: dict, fault: str | None, se
             audio = audio + 0.25 * severity * np.sin(order * phase + rng.uniform(0, 2 * np.pi))
         limit = np.max(np.abs(audio)) * (1 - 0.5 * severity)
         audio = np.clip(audio, -limit, limit)
-    band = scipy.signal.butter(2, [profile["resonance_hz"] * 0.9, profile["resonance_hz"] * 1.1],
-                               btype="bandpass", fs=AD_SAMPLE_RATE, output="sos")
-    audio = audio + 0.3 * scipy.signal.sosfilt(band, rng.standard_normal(n))
+    audio = audio + 0.3 * scipy.signal.sosfilt(profile["resonance_band"], rng.standard_normal(n))
     audio = audio + profile["noise"] * rng.uniform(0.7, 1.3) * rng.standard_normal(n)
     if fault == "impulses":
         ring = np.exp(-np.arange(160) / 25.0) * np.sin(2 * np.pi * 5200 * np.arange(160) / AD_SAMPLE_RATE)
@@ -893,11 +894,11 @@ def make_visual_wake_words(size: str = "full", seed: int = DATA_SEED, cache_root
 # %% nbgrader={"grade": false, "grade_id": "tinymlperf-reference", "locked": false, "schema_version": 3, "solution": false}
 #| export
 _KWS_TRAIN_SHIFTS = (-8, -5, -2, 0, 2, 5, 8)  # MFCC frames (20 ms each)
-_REFERENCE_ARCHITECTURES = {  # hidden widths, epochs, learning rate
-    "image_classification": ((64, 32), 60, 0.003),
-    "keyword_spotting": ((64, 64), 30, 0.002),
-    "anomaly_detection": ((128, 24, 128), 40, 0.001),
-    "visual_wake_words": ((64,), 40, 0.001),
+_REFERENCE_ARCHITECTURES = {  # hidden widths, Adam steps (batches of 32), learning rate
+    "image_classification": ((64, 32), 1900, 0.003),
+    "keyword_spotting": ((64, 64), 5000, 0.002),
+    "anomaly_detection": ((128, 24, 128), 1250, 0.001),
+    "visual_wake_words": ((64,), 2000, 0.001),
 }
 
 
@@ -966,7 +967,7 @@ def _pool_matrix(pool: int) -> np.ndarray:
 
 
 def _fit_reference(task: str, data: TaskData, seed: int) -> tuple[dict[str, np.ndarray], dict]:
-    hidden, epochs, learning_rate = _REFERENCE_ARCHITECTURES[task]
+    hidden, steps, learning_rate = _REFERENCE_ARCHITECTURES[task]
     x_train, y_train = data.x_train, data.y_train
     if task == "keyword_spotting":
         # Time-shift augmentation (as MLPerf Tiny's KWS training): each clip also rolled by up to 160 ms.
@@ -983,6 +984,7 @@ def _fit_reference(task: str, data: TaskData, seed: int) -> tuple[dict[str, np.n
     else:
         scale = np.maximum(x.std(axis=0), 1e-2)
     z = (x - mean) / scale
+    epochs = max(1, math.ceil(steps * 32 / len(z)))  # the same number of updates at every data size
     if task == "anomaly_detection":
         params = _train_network(z, z, hidden, z.shape[1], "mse", epochs, learning_rate, seed)
         # Undo the standardization at the output: the model reconstructs the raw features.
@@ -994,7 +996,7 @@ def _fit_reference(task: str, data: TaskData, seed: int) -> tuple[dict[str, np.n
     params[1] = params[1] - (mean / scale) @ params[0]
     params[0] = pool @ first_weight if pool is not None else first_weight
     arrays = {f"param{i}": p.astype(np.float32) for i, p in enumerate(params)}
-    metadata = {"task": task, "hidden": list(hidden), "epochs": epochs, "learning_rate": learning_rate,
+    metadata = {"task": task, "hidden": list(hidden), "epochs": epochs, "steps": steps, "learning_rate": learning_rate,
                 "optimizer": "Adam, batch 32", "seed": seed, "training_data_sha256": data.sha256(),
                 "folded": "input standardization" + (" and 4x4 average pooling" if pool is not None else "")}
     return arrays, metadata
