@@ -1049,6 +1049,8 @@ class TaskSpec:
         target: the quality a compliant model reaches (fraction).
         latency_limit_ms: the p90 single-stream latency a compliant model stays under.
         stand_in_for: the MLPerf Tiny data set this one replaces.
+        provenance: where the data comes from.
+        licence: the data's licence.
         make_data: the generator.
     """
 
@@ -1059,24 +1061,33 @@ class TaskSpec:
     target: float
     latency_limit_ms: float
     stand_in_for: str
+    provenance: str
+    licence: str
     make_data: Callable[..., TaskData]
 
     def describe(self) -> dict[str, Any]:
         """A JSON-friendly description (no callables)."""
         return {"input_shape": list(self.input_shape), "output_width": self.output_width, "metric": self.metric,
                 "target": self.target, "latency_limit_ms": self.latency_limit_ms,
-                "latency_statistic": "p90 single-stream", "stand_in_for": self.stand_in_for}
+                "latency_statistic": "p90 single-stream", "stand_in_for": self.stand_in_for,
+                "provenance": self.provenance, "licence": self.licence}
 
 
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
-    TaskSpec("image_classification", (8, 8), 10, "top1_accuracy", 0.90, 150.0,
-             "CIFAR-10 (here: TinyDigits, real handwritten digits)", make_image_classification),
-    TaskSpec("keyword_spotting", (49, 10), len(KWS_LABELS), "top1_accuracy", 0.80, 100.0,
-             "Speech Commands v2 (here: espeak-ng voices, synthetic)", make_keyword_spotting),
-    TaskSpec("anomaly_detection", (640,), 640, "auc", 0.85, 50.0,
-             "ToyADMOS (here: synthetic machine sounds with injected faults)", make_anomaly_detection),
-    TaskSpec("visual_wake_words", (VWW_SIZE, VWW_SIZE, 3), 2, "top1_accuracy", 0.80, 200.0,
-             "COCO Visual Wake Words (here: drawn figures on package sample images)", make_visual_wake_words),
+    TaskSpec("image_classification", (8, 8), 10, "top1_accuracy", 0.90, 150.0, "CIFAR-10",
+             "TinyDigits: real handwritten digits (sklearn load_digits, UCI), 1000 train / 200 test",
+             "CC BY 4.0 (UCI Optical Recognition of Handwritten Digits)", make_image_classification),
+    TaskSpec("keyword_spotting", (49, 10), len(KWS_LABELS), "top1_accuracy", 0.80, 100.0, "Speech Commands v2",
+             "synthetic: 10 keywords, unknown words and silence spoken by espeak-ng voices, speaker-disjoint split",
+             "generated here (Apache-2.0); espeak-ng (GPL-3.0) is run as a program", make_keyword_spotting),
+    TaskSpec("anomaly_detection", (640,), 640, "auc", 0.85, 50.0, "ToyADMOS",
+             "synthetic: machine sounds (harmonics, resonance, noise) with injected faults, 5x128 log-mel",
+             "generated here (Apache-2.0)", make_anomaly_detection),
+    TaskSpec("visual_wake_words", (VWW_SIZE, VWW_SIZE, 3), 2, "top1_accuracy", 0.80, 200.0, "COCO Visual Wake Words",
+             "composites: drawn human figures and objects on sample images shipped in scikit-learn and "
+             "matplotlib; train and test backgrounds from disjoint sources",
+             "composites generated here (Apache-2.0); sklearn sample photos CC BY 2.0; matplotlib sample "
+             "data under the matplotlib licence", make_visual_wake_words),
 )}
 MIN_QUERIES = {"p50": 1, "p90": 64, "p99": 662}
 
@@ -1230,30 +1241,25 @@ def _model_name(model: Any) -> str:
     return str(getattr(model, "name", None) or type(model).__name__)
 
 
-def _call_model(model: Any, x: np.ndarray) -> np.ndarray:
-    if callable(getattr(model, "forward", None)):
-        out = model.forward(x)
-    elif callable(getattr(model, "predict", None)):
-        out = model.predict(x)
-    elif callable(model):
-        out = model(x)
-    else:
-        raise TypeError(f"a TinyMLPerf model needs forward(x), predict(x) or to be callable; got {type(model).__name__}")
-    return np.asarray(out.data if isinstance(out, Tensor) else out)
+def _entry_point(model: Any) -> Callable[[np.ndarray], Any]:
+    """The function that runs the model: `forward`, else `predict`, else the model itself."""
+    for name in ("forward", "predict"):
+        if callable(getattr(model, name, None)):
+            return getattr(model, name)
+    if callable(model):
+        return model
+    raise TypeError(f"a TinyMLPerf model needs forward(x), predict(x) or to be callable; got {type(model).__name__}")
 
 
 def _call_guarded(model: Any, spec: TaskSpec, x: np.ndarray) -> np.ndarray:
     """Run the model; an exception on the task's input becomes a `ModelTaskError` naming the shapes."""
+    run = _entry_point(model)
     try:
-        return _call_model(model, x)
-    except TypeError as error:
-        if "forward(x), predict(x)" in str(error):
-            raise
-        cause = error
+        out = run(x)
     except Exception as error:  # any failure of the model's own code is reported with its cause
-        cause = error
-    raise ModelTaskError(f"model {_model_name(model)!r} failed on {spec.name} input of shape {x.shape} "
-                         f"(one sample is {spec.input_shape}): {type(cause).__name__}: {cause}") from cause
+        raise ModelTaskError(f"model {_model_name(model)!r} failed on {spec.name} input of shape {x.shape} "
+                             f"(one sample is {spec.input_shape}): {type(error).__name__}: {error}") from error
+    return np.asarray(out.data if isinstance(out, Tensor) else out)
 
 
 def _interpret_output(model: Any, spec: TaskSpec, x: np.ndarray, out: np.ndarray) -> np.ndarray:

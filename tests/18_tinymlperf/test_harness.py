@@ -183,3 +183,13 @@ def test_compliance_report_writes_json_and_summary(bench, digits_model, tmp_path
     assert sorted(p.name for p in path.parent.iterdir()) == ["report.json", "report_summary.md"]
     with pytest.raises(ValueError, match="at least one result"):
         bench.generate_compliance_report({}, output_path=tmp_path / "empty.json")
+
+
+def test_benchmarks_describe_each_task_without_building_data(tmp_path):
+    bench = TinyMLPerf(cache_root=tmp_path)
+    described = bench.benchmarks
+    assert described["anomaly_detection"]["metric"] == "auc" and described["anomaly_detection"]["target"] == 0.85
+    assert described["visual_wake_words"]["input_shape"] == [96, 96, 3]
+    for entry in described.values():
+        assert entry["provenance"] and entry["licence"] and entry["latency_limit_ms"] > 0
+    assert not (tmp_path / "tinymlperf").exists() or not list((tmp_path / "tinymlperf").iterdir())
