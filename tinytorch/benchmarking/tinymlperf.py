@@ -507,7 +507,7 @@ def make_anomaly_detection(size: str = "full", seed: int = DATA_SEED, cache_root
         def clips(faults):
             rows, kinds, severities = [], [], []
             for i, fault in enumerate(faults):
-                severity = float(rng.uniform(0.1, 1.0)) if fault else 0.0
+                severity = float(rng.uniform(0.25, 1.0)) if fault else 0.0
                 audio = _machine_clip(rng, profiles[i % len(profiles)], fault, severity)
                 rows.append(_log_mel_segments(audio, filters))
                 kinds.append(AD_FAULTS.index(fault) + 1 if fault else 0)
@@ -522,7 +522,7 @@ def make_anomaly_detection(size: str = "full", seed: int = DATA_SEED, cache_root
                   "y_test": (kinds > 0).astype(np.int64), "test_fault": kinds, "test_severity": severity}
         metadata = {"name": "TinyMachineSounds", "stand_in_for": "ToyADMOS (MLPerf Tiny anomaly detection)",
                     "real_data": False, "synthetic": True, "size": size, "seed": seed,
-                    "faults": ["none", *AD_FAULTS], "severity": "uniform in [0.1, 1.0] per faulty clip",
+                    "faults": ["none", *AD_FAULTS], "severity": "uniform in [0.25, 1.0] per faulty clip",
                     "provenance": "generated: 4 machine ids (shaft 47/61/83/109 Hz), 10 harmonics, a noisy resonance "
                                   "and broadband noise, 0.5 s at 16 kHz; features: 128-band log-mel (1024-point FFT, "
                                   "hop 256) averaged over 5 time segments = 640 values",
