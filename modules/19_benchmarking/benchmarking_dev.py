@@ -3224,3 +3224,159 @@ for _entry in ("tinydigits_mlp_int8", "tinydigits_mlp_pruned50"):
         _valid, _score, _reasons = score_olympic_event(_event, _baseline, _candidate)
         print(f"{_entry:24s} {_event.value:17s} valid={_valid} score={_score:.3f}  {_reasons[0]}")
 
+# %% [markdown]
+# ## 14. Standard benchmarks: MLPerf and TinyMLPerf
+#
+# Everything so far compares models on *your* machine under *your* rules. To compare across teams and
+# machines, the rules themselves must be agreed: which model and data, which quality counts, how queries
+# arrive, what is reported. MLPerf (run by MLCommons) is that agreement for ML systems, and each of its
+# principles has a counterpart in this module:
+#
+# | MLPerf principle | what it prevents | in this module |
+# |---|---|---|
+# | a fixed task: reference model, data set, pre-processing | comparing a digit classifier with an image classifier | one suite, one labelled data set |
+# | a quality target (e.g. 99% of the reference accuracy) | buying speed with a broken model | Olympic constraints, `accuracy_retention` |
+# | a load generator (LoadGen) issues and times the queries | a system timing itself generously | `Benchmark` times the model, never the reverse |
+# | minimum query counts for a percentile | a "p99" computed from 20 queries | TinyMLPerf flags p90 below 64 queries, p99 below 662 |
+# | full disclosure and review | results no one can reproduce | `system_info`, the report's method section, raw values in JSON |
+#
+# **Divisions.** The *closed* division fixes the model: a submitter may quantize or compile the
+# reference model (with the provided calibration data) but not retrain or replace it, so results
+# compare *systems* (hardware plus software). The *open* division allows any model or training recipe,
+# provided the quality reached is reported: results compare *ideas*. By that rule, Module 15's int8
+# model is a closed-division entry; the 50%-pruned and fine-tuned model is open-division, because
+# fine-tuning is retraining. The Olympics are an open competition with quality floors.
+#
+# **Scenarios.** How queries arrive changes what "fast" means, so MLPerf Inference measures four ways:
+#
+# ```
+#  single-stream  q...q...q...q       next query when the last one answered      -> p90 latency
+#  multi-stream   Q...Q...Q           each query holds several samples (8 cameras) -> p99 latency per query
+#  server         q.q...qq.q....q.q   random (Poisson) arrivals                   -> most queries/s with tail latency in bound
+#  offline        qqqqqqqqqqqqqqqqq   all samples at once                         -> samples/s (throughput)
+# ```
+#
+# A phone's keyboard is single-stream, a car's cameras multi-stream, a web service a server, a nightly
+# photo index offline. Our measurements map onto them: `run_latency_benchmark` at batch 1 is close to
+# single-stream, with one difference that matters. It times *blocks* of calls, which makes the typical
+# per-call cost precise but averages away the tail inside each block; a single-stream p90 needs every
+# query timed on its own. Running `Benchmark` with a larger batch, say `input_shape=(64, 8, 8)`, is the
+# offline view: throughput = batch / latency.
+#
+# **TinyMLPerf** (MLPerf Tiny) applies these rules to microcontrollers: four tasks (image
+# classification, keyword spotting, anomaly detection, visual wake words), single-stream, batch 1, a
+# quality target per task. Module 18 built offline stand-ins for its data sets with real labels and a
+# harness that times each query separately; it is re-exported here so that one import gives the whole
+# benchmarking toolkit. The import happens on first use, so `benchmark` does not pay for TinyMLPerf's
+# data generators unless you use them.
+
+# %% nbgrader={"grade": false, "grade_id": "benchmarking-tinymlperf-export", "locked": false, "schema_version": 3, "solution": false}
+#| export
+_all_ = ["TinyMLPerf"]
+
+
+def __getattr__(name: str):
+    """Lazy re-export of `TinyMLPerf` from `tinytorch.benchmarking.tinymlperf` (PEP 562)."""
+    if name == "TinyMLPerf":
+        from tinytorch.benchmarking.tinymlperf import TinyMLPerf
+        return TinyMLPerf
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+# %% [markdown]
+# The reference MLP on the image-classification task, 100 single-stream queries. Compare its p50 with
+# the block median `Benchmark` gave in section 5, and read the reasons: with 100 queries the p90 is
+# backed by enough data, the p99 is not, and the harness says so instead of reporting it as a result.
+
+# %%
+from tinytorch.benchmarking.tinymlperf import TinyMLPerf  # in the package: benchmark.TinyMLPerf
+
+_tiny = TinyMLPerf(random_seed=42).run_standard_benchmark(mlp, "image_classification", num_runs=100)
+print({key: _tiny[key] for key in ("accuracy", "p50_latency_ms", "p90_latency_ms", "compliant")})
+print("\n".join(_tiny["reasons"]))
+assert _tiny["percentile_valid"] == {"p50": True, "p90": True, "p99": False}
+
+# %% [markdown]
+# ## 15. Systems-thinking questions
+#
+# Answer each question in the cell below it, in a few sentences, with figures from *your* runs of this
+# notebook where the question asks for them (copy the numbers; say what machine and load). There is no
+# single right answer; a good answer names the mechanism and the evidence. Each is worth 2 points and is
+# graded by hand.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "benchmarking-q1-question", "locked": true, "schema_version": 3, "solution": false}
+# **Q1. Mean, median and the paired ratio under load.** In section 5, `numpy_mlp_x2` does exactly twice
+# the work of `numpy_mlp`. In one run of this notebook on the course's shared 2-core machine, while other
+# jobs were running, the means were 0.085 ms and 0.052 ms (the double-work model looked *faster*), the
+# medians 0.0068 ms and 0.0146 ms, and the paired ratios to the baseline 0.54 and 1.06. Run the cell
+# yourself, once on a quiet machine and once while something else keeps a core busy. Which of the three
+# figures stayed near 2x, and why does the way each is computed make it robust or fragile under load?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "benchmarking-q1-median-under-load", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# YOUR ANSWER HERE
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "benchmarking-q2-question", "locked": true, "schema_version": 3, "solution": false}
+# **Q2. How many runs?** Section 12 ran `optimize_benchmark_configuration` on the reference MLP. How many
+# warm-up calls and measured blocks did it recommend on your machine, and which of its criteria decided
+# (the settled median or the interval target)? It can ask for thousands of blocks when the spread is
+# large: explain from $t \cdot s / \sqrt{n}$ why, what the note it prints suggests instead, and why even
+# a very long run in one process does not remove the variation between processes.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "benchmarking-q2-how-many-runs", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# YOUR ANSWER HERE
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "benchmarking-q3-question", "locked": true, "schema_version": 3, "solution": false}
+# **Q3. Why is the INT8 model not faster here?** `tinydigits_mlp_int8` is stored about 3.6x smaller than
+# the float model, yet in the suite of section 9 it was not faster (slower, or no detectable difference,
+# depending on the run), and its peak memory during one inference was *larger*. Explain both from what Module 15's `QuantizedLinear.forward` does with NumPy.
+# What would have to change (in the kernel or the hardware) for int8 to pay off in latency, and which
+# Olympic event could this model still do well in, with which metric?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "benchmarking-q3-int8-not-faster", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# YOUR ANSWER HERE
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "benchmarking-q4-question", "locked": true, "schema_version": 3, "solution": false}
+# **Q4. Prune then quantize, or quantize then prune?** Compare the two orders in the ablation table of
+# section 11 (accuracy, stored size, latency, and which changes were significant). Explain, from what each
+# step computes, why the order can change the result. Why did pruning not shrink the stored size of
+# this model, and what would it take for pruning to save memory, or time?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "benchmarking-q4-optimization-order", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# YOUR ANSWER HERE
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "benchmarking-q5-question", "locked": true, "schema_version": 3, "solution": false}
+# **Q5. What can an energy estimate tell you?** On this machine RAPL is not readable, so the suite's
+# energy is CPU time x an assumed `watts_per_core`. If model A's estimate is half of model B's, what does
+# that show, and under which conditions is A really using half the energy? Name at least two things the
+# estimate cannot see, and say how you would measure energy for real, on a laptop and on a
+# microcontroller.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "benchmarking-q5-energy-estimate", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# YOUR ANSWER HERE
+
+# %% [markdown]
+# ## 16. Summary
+#
+# You built an instrument, and the habits that make its readings believable:
+#
+# - **Statistics that fit the data.** Student's t intervals that widen honestly for small n; the median
+#   and its distribution-free interval for skewed timings; percentiles for deadlines; outliers counted,
+#   never dropped.
+# - **Timing that measures the model, not the clock.** A monotonic nanosecond clock, warm-up, blocks
+#   calibrated until the clock's cost is under 1%, models interleaved so drift hits all alike, and the
+#   machine's state recorded with every result.
+# - **Every metric from a measurement.** Accuracy from outputs against real labels; peak memory traced
+#   in its own pass and kept apart from stored size; energy measured where the hardware allows, and
+#   otherwise an estimate that says so and shows its assumption.
+# - **Decisions with their uncertainty.** Ratios with intervals and p-values, verdicts that say "no
+#   detectable difference" when that is the truth, Pareto frontiers instead of a single winner, reports
+#   that state their method, and Olympic scores that count noise as 1.0.
+# - **Optimizations judged by measurement.** Combined optimizations compared in both orders, each step
+#   measured, and standard benchmarks (MLPerf, TinyMLPerf) whose rules make results comparable beyond one
+#   machine.
+#
+# The numbers in this notebook were measured on a small model on a shared machine, and most of the
+# differences between its optimized variants are inside the noise. That is a finding, not a failure.
+#
+# **Next: the TorchPerf Olympics.** Pick an event, optimize the reference model with Modules 14-18, and
+# enter it with `BenchmarkSuite`: your report, its Pareto plot and `score_olympic_event` against the
+# baseline. Before you run `tito module complete 19`, answer the five questions above.

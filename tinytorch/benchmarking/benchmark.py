@@ -36,7 +36,7 @@ __all__ = ['DEFAULT_WATTS_PER_CORE', 'RAPL_ROOT', 'METRIC_DIRECTIONS', 'METRIC_U
            'difference_test', 'compare_results', 'render_report', 'plot_metric_panel', 'frontier_staircase',
            'plot_pareto_panel', 'BenchmarkSuite', 'compare_optimization_techniques', 'run_ablation',
            'compare_ablation_orders', 'optimize_benchmark_configuration', 'check_olympic_constraints',
-           'score_olympic_event']
+           'score_olympic_event', 'TinyMLPerf']
 
 # %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-events
 @dataclass(frozen=True)
@@ -2054,3 +2054,14 @@ def score_olympic_event(event: OlympicEvent | str, baseline: Mapping[str, Benchm
                            f"p = {test['p_value']:.3g}); counted as 1.0")
     score = math.prod(ratios) ** (1 / len(ratios)) if event is OlympicEvent.ALL_AROUND else math.prod(ratios)
     return True, float(score), reasons
+
+# %% ../../nbs/19_benchmarking/benchmarking_dev.ipynb #benchmarking-tinymlperf-export
+_all_ = ["TinyMLPerf"]
+
+
+def __getattr__(name: str):
+    """Lazy re-export of `TinyMLPerf` from `tinytorch.benchmarking.tinymlperf` (PEP 562)."""
+    if name == "TinyMLPerf":
+        from tinytorch.benchmarking.tinymlperf import TinyMLPerf
+        return TinyMLPerf
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
