@@ -1,7 +1,7 @@
-"""`tito bench demo`: benchmark the shipped reference models on TinyDigits.
+"""`tito bench demo|tinymlperf`: the reference models on TinyDigits, and the standard TinyMLPerf tasks.
 
-Each action is one `run_*` handler registered in `register`; the work lives in importable functions
-(`benchmark_reference_models`), so another action (e.g. `tinymlperf`) is one more parser and handler.
+Each action is one parser and one `run_*` handler; the work lives in importable functions
+(`benchmark_reference_models` here, `tito.tinymlperf_cli` for `tinymlperf`).
 """
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ from rich.table import Table
 
 from ..console import err, out, print_json
 from ..project import TitoError
+from ..tinymlperf_cli import add_tinymlperf_parser
 
 DEMO_MODELS = ("tinydigits_mlp", "tinydigits_mlp_int8", "tinydigits_mlp_pruned50")
 ABLATION_BASE = "tinydigits_mlp"
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("bench", help="benchmark models: demo (the reference models on TinyDigits)")
+    parser = subparsers.add_parser("bench", help="benchmark models: demo (the reference models on TinyDigits), "
+                                                 "tinymlperf (standard tasks)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_tinymlperf_parser(actions)
     demo = actions.add_parser("demo", help="benchmark the baseline, INT8 and pruned reference models; "
                                            "write the report, plots and JSON")
     demo.add_argument("--out", default="benchmark_results", help="folder for the report, plots and JSON "
