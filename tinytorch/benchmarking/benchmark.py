@@ -1552,7 +1552,8 @@ def plot_pareto_panel(ax, x_metric: str, y_metric: str, results: Mapping[str, Ma
                     textcoords="offset points", fontsize=8)
     xlim, ylim = ax.get_xlim(), ax.get_ylim()
     path = frontier_staircase([(xs[n].mean, ys[n].mean) for n in front], directions, xlim, ylim)
-    ax.plot(*zip(*path), color=_BEST_COLOR, linewidth=2, alpha=0.8, label="Pareto frontier", zorder=2)
+    ax.plot(*zip(*path), color=_BEST_COLOR, linewidth=2, linestyle="--", alpha=0.7, label="Pareto frontier",
+            zorder=2)  # dashed, so it is not mistaken for an error bar
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
     for axis_label, metric in ((ax.set_xlabel, x_metric), (ax.set_ylabel, y_metric)):

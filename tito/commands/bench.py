@@ -1,8 +1,7 @@
-"""`tito bench demo`: benchmark the shipped reference models on TinyDigits; `tito bench tinymlperf` lives in
-`tito.tinymlperf_cli`.
+"""`tito bench demo|tinymlperf`: the reference models on TinyDigits, and the standard TinyMLPerf tasks.
 
-Each action is one `run_*` handler registered in `register`; the work lives in importable functions
-(`benchmark_reference_models`), so another action (e.g. `tinymlperf`) is one more parser and handler.
+Each action is one parser and one `run_*` handler; the work lives in importable functions
+(`benchmark_reference_models` here, `tito.tinymlperf_cli` for `tinymlperf`).
 """
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ ABLATION_BASE = "tinydigits_mlp"
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("bench", help="benchmark models: demo (the reference models on TinyDigits), "
-                                                 "tinymlperf (standard benchmarks)")
+                                                 "tinymlperf (standard tasks)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add_tinymlperf_parser(actions)
     demo = actions.add_parser("demo", help="benchmark the baseline, INT8 and pruned reference models; "
