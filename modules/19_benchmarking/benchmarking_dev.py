@@ -40,8 +40,8 @@
 #   of calls           percentiles, outliers an interval, p-value           no detectable difference
 # ```
 #
-# **The road through the module** (exercises 19.1 to 19.9 are marked "Your task"; five written questions
-# close it):
+# **The road through the module.** Nine exercises (Tasks 19.1 to 19.9), each followed by graded tests,
+# and five written questions at the end:
 #
 # | part | sections | you build |
 # |---|---|---|
@@ -3319,8 +3319,9 @@ assert _tiny["percentile_valid"] == {"p50": True, "p90": True, "p99": False}
 # **Q2. How many runs?** Section 12 ran `optimize_benchmark_configuration` on the reference MLP. How many
 # warm-up calls and measured blocks did it recommend on your machine, and which of its criteria decided
 # (the settled median or the interval target)? It can ask for thousands of blocks when the spread is
-# large: explain from $t \cdot s / \sqrt{n}$ why, what the note it prints suggests instead, and why even
-# a very long run in one process does not remove the variation between processes.
+# large (on the shared course machine it once asked for 19,386): explain from $t \cdot s / \sqrt{n}$ why,
+# what its `note` suggests instead, and why even a very long run in one process does not remove the
+# variation between processes.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "benchmarking-q2-how-many-runs", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # YOUR ANSWER HERE
