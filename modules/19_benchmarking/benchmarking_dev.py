@@ -175,6 +175,12 @@ test_unit_olympic_events()
 # limit theorem the mean of many independent values is close to normally distributed with standard
 # error $s / \sqrt{n}$, whatever the distribution of one value.
 #
+# Two words in that sentence carry weight. *Many*: timings have a long right tail, and the more skewed
+# the values, the more of them the normal approximation needs, so an interval from 5 blocks is rough.
+# *Independent*: consecutive blocks share the machine's state (a background job, the CPU's clock
+# speed), so they are correlated, and an interval that assumes independence is too narrow. That is one
+# more reason to interleave models and to trust a comparison more than an absolute figure.
+#
 # With few values, $s$ is itself uncertain, so the multiplier is not the normal 1.96 but Student's
 # $t$ quantile with $n - 1$ degrees of freedom:
 #
