@@ -1,0 +1,168 @@
+"""`tito bench demo|tinymlperf`: the reference models on TinyDigits, and the standard TinyMLPerf tasks.
+
+Each action is one parser and one `run_*` handler; the work lives in importable functions
+(`benchmark_reference_models` here, `tito.tinymlperf_cli` for `tinymlperf`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+
+from ..console import err, out, print_json
+from ..project import TitoError
+from ..tinymlperf_cli import add_tinymlperf_parser
+
+DEMO_MODELS = ("tinydigits_mlp", "tinydigits_mlp_int8", "tinydigits_mlp_pruned50")
+ABLATION_BASE = "tinydigits_mlp"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("bench", help="benchmark models: demo (the reference models on TinyDigits), "
+                                                 "tinymlperf (standard tasks)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_tinymlperf_parser(actions)
+    demo = actions.add_parser("demo", help="benchmark the baseline, INT8 and pruned reference models; "
+                                           "write the report, plots and JSON")
+    demo.add_argument("--out", default="benchmark_results", help="folder for the report, plots and JSON "
+                                                                 "(default: benchmark_results)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress display")
+    demo.add_argument("--runs", type=int, default=30, help="measured latency/energy blocks per model (default 30)")
+    demo.add_argument("--warmup", type=int, default=10, help="warm-up calls per model (default 10)")
+    demo.add_argument("--watts-per-core", type=float, default=None,
+                      help="assumed watts of one busy core for the energy estimate (used only without RAPL)")
+    demo.add_argument("--no-ablation", action="store_true", help="skip the quantize/prune ablation in both orders")
+    demo.add_argument("--json", action="store_true", help="print JSON for machines")
+    demo.set_defaults(run=run_demo)
+
+
+def _check_counts(runs: int, warmup: int) -> None:
+    if runs < 2:
+        raise TitoError(f"--runs {runs} is too few for an interval; use at least 2", exit_code=2)
+    if warmup < 0:
+        raise TitoError(f"--warmup {warmup} must not be negative", exit_code=2)
+
+
+def benchmark_reference_models(out_dir: Path, *, progress: bool = True, runs: int = 30, warmup: int = 10,
+                               watts_per_core: float | None = None, ablation: bool = True) -> dict:
+    """Benchmark the reference models on the TinyDigits test set; write report, plots, JSON into `out_dir`.
+
+    Returns:
+        `suite` (the BenchmarkSuite), `files` (what was written) and `ablation` (a DataFrame or None).
+    """
+    from tinytorch.benchmarking.benchmark import DEFAULT_WATTS_PER_CORE, BenchmarkSuite, compare_ablation_orders
+    from tinytorch.datasets.tinydigits import load_tinydigits
+    from tinytorch.models.zoo import load_reference_model
+
+    watts = DEFAULT_WATTS_PER_CORE if watts_per_core is None else watts_per_core
+    datasets = [load_tinydigits().test]
+    models = [load_reference_model(name) for name in DEMO_MODELS]
+    options = {"warmup_runs": warmup, "measurement_runs": runs, "watts_per_core": watts}
+    suite = BenchmarkSuite(models, datasets, output_dir=out_dir, progress=progress, **options)
+    suite.run_full_benchmark()
+    files = [suite.save_results(Path(out_dir) / "benchmark_results.json")]
+    suite.plot_results()
+    files.append(Path(out_dir) / "benchmark_comparison.png")
+    suite.plot_pareto_frontier("latency", "accuracy")
+    files.append(Path(out_dir) / "pareto_latency_vs_accuracy.png")
+    suite.generate_report()
+    files.append(Path(out_dir) / "benchmark_report.md")
+    table = None
+    if ablation:
+        table = compare_ablation_orders(load_reference_model(ABLATION_BASE), _ablation_steps(), datasets,
+                                        progress=progress, **options)
+        files.append(_write_ablation(Path(out_dir) / "ablation_orders.md", table))
+    return {"suite": suite, "files": files, "ablation": table}
+
+
+def _ablation_steps():
+    from tinytorch.optimization.compression import magnitude_prune
+    from tinytorch.optimization.quantization import quantize_model
+    return [("quantize", quantize_model), ("prune", lambda model: magnitude_prune(model, sparsity=0.5))]
+
+
+ABLATION_COLUMNS = ("order", "model", "latency_ms", "delta_latency_ms", "latency_change_significant", "accuracy",
+                    "delta_accuracy", "memory_mb", "model_size_mb", "delta_model_size_mb", "energy_j")
+
+
+def _cell(value) -> str:
+    if value is None or value != value:  # None or NaN: the base row has no delta
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _write_ablation(path: Path, table) -> Path:
+    from tinytorch.benchmarking.benchmark import _write_atomic
+    lines = ["# Ablation: quantize and prune (sparsity 0.5, no fine-tuning), both orders", "",
+             "Deltas are against the previous stage of the same order; all stages were measured in one suite.", "",
+             "| " + " | ".join(ABLATION_COLUMNS) + " |", "|" + "---|" * len(ABLATION_COLUMNS)]
+    for row in table.to_dict("records"):
+        lines.append("| " + " | ".join(_cell(row[c]) for c in ABLATION_COLUMNS) + " |")
+    text = "\n".join(lines) + "\n"
+    return _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def comparison_rows(suite) -> list[dict]:
+    """One row per model: the figures the demo table shows (means with 95% intervals)."""
+    results = suite.results
+    rows = []
+    for name in results["latency"]:
+        latency, energy = results["latency"][name], results["energy"][name]
+        memory = results["memory"][name]
+        rows.append({"model": name, "latency_ms": latency.mean, "latency_ci_ms": [latency.ci_lower, latency.ci_upper],
+                     "accuracy": results["accuracy"][name].mean, "peak_memory_mb": memory.mean,
+                     "model_size_mb": memory.metadata.get("model_size_mb"),
+                     "energy_mj": energy.mean * 1e3, "energy_ci_mj": [energy.ci_lower * 1e3, energy.ci_upper * 1e3],
+                     "energy_method": energy.metadata.get("method")})
+    return rows
+
+
+def run_demo(args) -> int:
+    _check_counts(args.runs, args.warmup)
+    from tinytorch.benchmarking.benchmark import BenchmarkError
+    try:
+        outcome = benchmark_reference_models(Path(args.out), progress=not args.no_progress and not args.json,
+                                             runs=args.runs, warmup=args.warmup, watts_per_core=args.watts_per_core,
+                                             ablation=not args.no_ablation)
+    except (BenchmarkError, OSError, ValueError) as error:
+        raise TitoError(f"the benchmark demo failed: {error}") from error
+    rows = comparison_rows(outcome["suite"])
+    ablation = outcome["ablation"]
+    if args.json:
+        print_json({"models": rows, "files": [str(f) for f in outcome["files"]],
+                    "ablation": None if ablation is None else ablation.to_dict("records")})
+        return 0
+    out.print(_comparison_table(rows))
+    if ablation is not None:
+        out.print(_ablation_table(ablation))
+    err.print(f"wrote {', '.join(str(f) for f in outcome['files'])}")
+    return 0
+
+
+def _comparison_table(rows: list[dict]) -> Table:
+    method = rows[0]["energy_method"]
+    table = Table(title="Reference models on the TinyDigits test set (200 images), batch 1")
+    table.add_column("model", no_wrap=True)  # names must stay whole: people copy them
+    for header in ("latency ms [95% CI]", "accuracy", "peak mem KB", "size KB", f"energy uJ ({method})"):
+        table.add_column(header)
+    for row in rows:
+        low, high = row["latency_ci_ms"]
+        size = "n/a" if row["model_size_mb"] is None else f"{row['model_size_mb'] * 1024:.2f}"
+        table.add_row(row["model"], f"{row['latency_ms']:.4f} [{low:.4f}, {high:.4f}]", f"{row['accuracy']:.3f}",
+                      f"{row['peak_memory_mb'] * 1024:.2f}", size, f"{row['energy_mj'] * 1e3:.2f}")
+    return table
+
+
+def _ablation_table(frame) -> Table:
+    table = Table("order", "stage", "latency ms", "change", "accuracy", "size KB", "energy uJ",
+                  title="Ablation: quantize and prune (0.5) in both orders; change = vs the previous stage")
+    for row in frame.to_dict("records"):
+        if row["delta_latency_ms"] is None or row["delta_latency_ms"] != row["delta_latency_ms"]:
+            change = "-"
+        else:
+            change = f"{row['delta_latency_ms']:+.4f} ({'significant' if row['latency_change_significant'] else 'noise'})"
+        table.add_row(row["order"], row["step"], f"{row['latency_ms']:.4f}", change, f"{row['accuracy']:.3f}",
+                      f"{row['model_size_mb'] * 1024:.2f}", f"{row['energy_j'] * 1e6:.2f}")
+    return table
