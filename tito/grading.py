@@ -23,7 +23,7 @@ from .project import Module, TitoError
 from .release import describe_release, generate_assignment
 from .submissions import Submission, collect_submissions
 
-CSV_FIELDS = ["student", "score", "max_score", "status", "failed_tests", "flags", "note"]
+CSV_FIELDS = ["student", "score", "max_score", "status", "needs_manual_grade", "failed_tests", "flags", "note"]
 
 
 @dataclass
@@ -33,6 +33,7 @@ class StudentGrade:
     score: float | None = None
     max_score: float | None = None
     failed_tests: list[str] = field(default_factory=list)
+    needs_manual_grade: bool = False  # nbgrader's flag, e.g. for a deleted graded cell
     flags: list[str] = field(default_factory=list)
     note: str = ""
     feedback: str | None = None
@@ -41,6 +42,7 @@ class StudentGrade:
     def csv_row(self) -> dict:
         return {"student": self.student, "score": "" if self.score is None else f"{self.score:g}",
                 "max_score": "" if self.max_score is None else f"{self.max_score:g}", "status": self.status,
+                "needs_manual_grade": "yes" if self.needs_manual_grade else "no",
                 "failed_tests": ";".join(self.failed_tests), "flags": ";".join(self.flags), "note": self.note}
 
 
@@ -53,8 +55,8 @@ def grades_csv_text(grades: list[StudentGrade]) -> str:
     return buffer.getvalue()
 
 
-def read_gradebook_scores(db_url: str, aid: str, student: str) -> tuple[float, float, list[str]]:
-    """(score, max_score, failed graded cells) of one submission, straight from the gradebook."""
+def read_gradebook_scores(db_url: str, aid: str, student: str) -> tuple[float, float, list[str], bool]:
+    """(score, max_score, failed graded cells, needs manual grade) of one submission, from the gradebook."""
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url) as gradebook:
@@ -64,7 +66,13 @@ def read_gradebook_scores(db_url: str, aid: str, student: str) -> tuple[float, f
             for grade in notebook.grades:
                 if grade.max_score and grade.score < grade.max_score:
                     failed.append(grade.name)
-        return float(submission.score), float(submission.max_score), sorted(failed)
+        return (float(submission.score), float(submission.max_score), sorted(failed),
+                bool(submission.needs_manual_grade))
+
+
+def _fill_scores(grade: StudentGrade, db_url: str, aid: str) -> None:
+    grade.score, grade.max_score, grade.failed_tests, grade.needs_manual_grade = read_gradebook_scores(
+        db_url, aid, grade.student)
 
 
 def _stage_submission(course: Path, aid: str, submission: Submission, name: str) -> None:
@@ -130,10 +138,10 @@ def grade_one(api, course: Path, db_url: str, aid: str, name: str, submission: S
     if not result.get("success"):
         _zero_submission(db_url, aid, submission.student)
         grade.status, grade.note = "error", _failure_reason(result) + "; scored 0"
-        grade.score, grade.max_score, grade.failed_tests = read_gradebook_scores(db_url, aid, submission.student)
+        _fill_scores(grade, db_url, aid)
         grade.seconds = time.perf_counter() - start
         return grade
-    grade.score, grade.max_score, grade.failed_tests = read_gradebook_scores(db_url, aid, submission.student)
+    _fill_scores(grade, db_url, aid)
     feedback = _quiet_call(api.generate_feedback, aid, submission.student, force=True)
     html = course / "feedback" / submission.student / aid / (Path(name).stem + ".html")
     if feedback.get("success") and html.is_file():
