@@ -11,6 +11,7 @@ import csv
 import io
 import multiprocessing
 import os
+import re
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -76,12 +77,15 @@ def _fill_scores(grade: StudentGrade, db_url: str, aid: str) -> None:
 
 
 def _stage_submission(course: Path, aid: str, submission: Submission, name: str) -> None:
-    """Copy only the notebook into `submitted/<student>/<aid>/`, replacing any earlier copy."""
+    """Write only the notebook into `submitted/<student>/<aid>/`, replacing any earlier copy."""
+    import nbformat
+
     folder = course / "submitted" / submission.student / aid
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    shutil.copyfile(submission.notebook, folder / name)
+    released = nbformat.read(course / "release" / aid / name, as_version=4)
+    nbformat.write(submission.staged_notebook(released), folder / name)
 
 
 def _zero_submission(db_url: str, aid: str, student: str) -> None:
@@ -106,6 +110,7 @@ def _zero_submission(db_url: str, aid: str, student: str) -> None:
             gradebook.db.commit()
 
 
+_EXCEPTION_LINE = re.compile(r"^\s*[A-Za-z_][\w.]*(Error|Exception)\b(: .*)?$")
 _KNOWN_FAILURES = {
     "DeadKernelError": "the notebook's kernel died (os._exit, a crash, or killed)",
     "UnresponsiveKernelError": "the notebook's kernel hung and could not be interrupted",
@@ -117,8 +122,9 @@ def _failure_reason(result: dict) -> str:
     for marker, meaning in _KNOWN_FAILURES.items():
         if marker in text:
             return f"grading stopped: {meaning}"
-    errors = [line for line in text.splitlines() if line.startswith("[ERROR]")]
-    return f"grading failed: {(errors[0] if errors else 'no details')[:300]}"
+    causes = [m.group(0).strip() for m in map(_EXCEPTION_LINE.match, text.splitlines())
+              if m and "NbGraderException" not in m.group(0)]
+    return f"grading failed: {(causes[0] if causes else 'no details in the nbgrader log')[:300]}"
 
 
 def _quiet_call(function, *args, **kwargs):

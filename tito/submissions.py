@@ -21,18 +21,51 @@ class Submission:
     skip_reason: str | None = None
     flags: list[str] = field(default_factory=list)  # integrity findings, e.g. an edited test cell
 
+    def staged_notebook(self, released):
+        """The notebook as nbgrader should see it: nbgrader metadata kept only on the release's cells.
+
+        Cells the release does not have (an added "graded" cell) and second copies of a cell (Jupyter's
+        copy and paste keeps the metadata, so the grade_id repeats) make nbgrader 0.9.6 fail the whole
+        notebook; as plain cells they still run, and earn nothing.
+        """
+        import nbformat
+
+        notebook = nbformat.read(self.notebook, as_version=4)
+        known, seen = set(_cells_by_id(released)), set()
+        for cell in notebook.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if not isinstance(meta, dict):
+                continue
+            grade_id = meta.get("grade_id")
+            if grade_id not in known or grade_id in seen:
+                del cell["metadata"]["nbgrader"]
+            seen.add(grade_id)
+        return notebook
+
     @property
     def gradable(self) -> bool:
         return self.skip_reason is None
 
 
 def _cells_by_id(notebook) -> dict[str, dict]:
+    """grade_id -> the first cell carrying it."""
     cells = {}
     for cell in notebook.get("cells", []):
         meta = cell.get("metadata", {}).get("nbgrader")
         if isinstance(meta, dict) and meta.get("grade_id"):
-            cells[meta["grade_id"]] = cell
+            cells.setdefault(meta["grade_id"], cell)
     return cells
+
+
+def _duplicated_ids(notebook) -> list[str]:
+    seen, repeated = set(), []
+    for cell in notebook.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if isinstance(meta, dict) and meta.get("grade_id"):
+            if meta["grade_id"] in seen:
+                repeated.append(meta["grade_id"])
+            seen.add(meta["grade_id"])
+    return repeated
 
 
 def integrity_flags(submitted, released) -> list[str]:
@@ -53,6 +86,10 @@ def integrity_flags(submitted, released) -> list[str]:
             flags.append(f"deleted cell {grade_id}")
         elif meta.get("locked") and compute_checksum(mine[grade_id]) != compute_checksum(original):
             flags.append(f"edited locked cell {grade_id}")
+    for grade_id, cell in mine.items():
+        if grade_id not in theirs and cell["metadata"]["nbgrader"].get("grade"):
+            flags.append(f"added graded cell {grade_id} (not in the release: it earns nothing)")
+    flags += [f"second copy of cell {grade_id} (graded as a plain cell)" for grade_id in _duplicated_ids(submitted)]
     return flags
 
 

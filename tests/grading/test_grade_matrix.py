@@ -18,6 +18,8 @@ from tito.main import main
 from .conftest import (REPO, TEST_SETTINGS, cell_of, fresh, insert_after, solve, with_matmul_body,
                        write_submission)
 
+pytestmark = pytest.mark.slow  # one real grading run of 14 student folders, shared by the tests below
+
 WRONG = "        return Tensor(np.matmul(self.data, other) + 1)"
 LOOP = "        while True:\n            pass"
 # Grows until the kernel's address-space cap (1 GiB in the tests) turns it into a MemoryError;
@@ -37,6 +39,18 @@ def build_matrix(folder: Path, released: dict, escape: Path) -> None:
     tampered = fresh(tensor)
     cell_of(tampered, "tensor-tests").source = "print('all tests passed')"
     write_submission(folder, "tampered", tampered)
+    inflated = solve(fresh(tensor))
+    cell_of(inflated, "tensor-tests").metadata.nbgrader["points"] = 50
+    insert_after(inflated, "tensor-tests", "print('free points')")
+    bonus = next(c for c in inflated.cells if c.source == "print('free points')")
+    bonus.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": False, "points": 100,
+                                  "schema_version": 3, "solution": False}
+    write_submission(folder, "inflated", inflated)
+    duplicated = solve(fresh(tensor))  # Jupyter's copy and paste repeats the grade_id
+    index = duplicated.cells.index(cell_of(duplicated, "tensor-tests"))
+    duplicated.cells.insert(index + 1, fresh(duplicated.cells[index]))
+    duplicated.cells[index + 1]["id"] = "pasted-copy"
+    write_submission(folder, "duplicated", duplicated)
     deleted = solve(fresh(tensor))
     deleted.cells.remove(cell_of(deleted, "tensor-tests"))
     write_submission(folder, "deleted", deleted)
@@ -83,7 +97,8 @@ def matrix(tmp_path_factory, released):
 def test_every_student_folder_gets_a_row_and_problems_give_exit_1(matrix):
     assert matrix["code"] == 1  # skips and a dead kernel are reported as problems
     assert set(matrix["rows"]) == {"correct", "wrong", "untouched", "loops", "bomb", "sysexit", "osexit",
-                                   "tampered", "deleted", "escaper", "empty", "notjson", "othermodule",
+                                   "tampered", "inflated", "duplicated", "deleted",
+                                   "escaper", "empty", "notjson", "othermodule",
                                    "Jane Doe"}
     assert all(row["max_score"] == "5" for row in matrix["rows"].values())
 
@@ -97,6 +112,8 @@ def test_every_student_folder_gets_a_row_and_problems_give_exit_1(matrix):
     ("sysexit", "5", "graded"),     # SystemExit is an error in its own cell only
     ("osexit", "0", "error"),       # the kernel dies: nothing after it ran, so nothing scores
     ("tampered", "0", "graded"),    # the locked test cell is restored before grading
+    ("inflated", "5", "graded"),    # points come from the gradebook; an added graded cell earns nothing
+    ("duplicated", "5", "graded"),  # the second copy is a plain cell
     ("deleted", "0", "graded"),     # a deleted graded cell scores 0
     ("escaper", "5", "graded"),     # its writes are refused; its own work still counts
 ])
@@ -111,6 +128,9 @@ def test_failing_tests_and_integrity_flags_are_reported(matrix):
     assert rows["correct"]["failed_tests"] == "" and rows["correct"]["flags"] == ""
     assert rows["tampered"]["flags"] == "edited locked cell tensor-tests"
     assert rows["deleted"]["flags"] == "deleted cell tensor-tests"
+    assert rows["duplicated"]["flags"] == "second copy of cell tensor-tests (graded as a plain cell)"
+    assert rows["inflated"]["flags"].split(";") == [
+        "edited locked cell tensor-tests", "added graded cell bonus (not in the release: it earns nothing)"]
     assert "kernel died" in rows["osexit"]["note"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import nbformat
+import pytest
 
 from tito.course import TEXT_STUB
 from tito.main import main
@@ -43,6 +44,7 @@ def test_hidden_tests_are_removed(project, tmp_path):
     assert "hidden-marker" not in text and "test_unit_tensor_matmul()" in text
 
 
+@pytest.mark.slow
 def test_the_release_runs_up_to_the_first_exercise_and_the_stub_fails_only_when_called(released, tmp_path):
     for key, first_test in (("01_tensor", "tensor-tests"), ("03_layers", "layers-linear-tests")):
         path = tmp_path / key / f"{key.split('_', 1)[1]}_dev.ipynb"
