@@ -29,6 +29,8 @@
 #| export
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
@@ -37,6 +39,16 @@ from tinytorch.core.tensor import Tensor
 #| export
 def _array_of(x) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _all_finite(data: np.ndarray) -> bool:
+    """True when no value of a floating-point array is NaN or infinite."""
+    # Why not just `np.isfinite(data).all()`: at batch 1 it was a sixth of a whole MLP inference
+    # (two ufunc passes and a temporary). One dot product is cheaper, and a finite sum of squares
+    # proves every value finite. A non-finite sum can also come from huge but finite values whose
+    # squares overflow, so that case is settled by the exact check.
+    flat = data.reshape(-1)
+    return math.isfinite(flat.dot(flat)) or bool(np.isfinite(data).all())
 
 
 class Layer:
@@ -178,7 +190,7 @@ class Sequential(Layer):
 
     def forward(self, x) -> Tensor:
         data = _array_of(x)
-        if data.dtype.kind == "f" and not np.isfinite(data).all():
+        if data.dtype.kind == "f" and not _all_finite(data):
             raise ValueError("the input holds NaN or infinite values; clean or impute the data before inference")
         out = x
         for layer in self.layers:

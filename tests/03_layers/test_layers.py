@@ -75,3 +75,27 @@ def test_sequential_rejects_non_layers_and_base_layer_needs_forward():
         Sequential(42)
     with pytest.raises(NotImplementedError, match="forward"):
         Layer()(np.ones(2))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("position", [0, 5, 11])
+def test_sequential_rejects_any_non_finite_value_in_any_float_dtype(dtype, bad, position):
+    x = np.linspace(-1, 1, 12).astype(dtype).reshape(2, 6)
+    x.flat[position] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        Sequential(Linear(6, 2))(x)
+
+
+@pytest.mark.parametrize("dtype,huge", [(np.float16, 60000.0), (np.float32, 3e38), (np.float64, 1e300)])
+def test_sequential_accepts_huge_finite_values(dtype, huge):
+    # The fast finiteness check squares the values; their overflow must not be mistaken for infinity.
+    x = np.full((2, 6), huge, dtype=dtype)
+    assert Sequential(ReLU())(x).shape == (2, 6)
+
+
+def test_sequential_checks_non_contiguous_inputs():
+    x = np.zeros((4, 6), dtype=np.float32)
+    x[1, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        Sequential(ReLU())(x[:, ::3])  # a strided view: columns 0 and 3

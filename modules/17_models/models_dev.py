@@ -1,0 +1,511 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Module 17: Models (safe saving and the reference models)
+#
+# Benchmarks compare models, so models must travel: from the training script to the package, from a
+# student's optimization to the leaderboard. The usual shortcut, `pickle`, is unsafe: loading a
+# pickle runs whatever code its author put in it. Here a model is **data only**:
+#
+# - `<path>.json`: the architecture, a tree of layers, each with its `type` and constructor `args`
+#   (plain numbers, strings and booleans), plus the format version;
+# - `<path>.npz`: the arrays, read with `np.load(..., allow_pickle=False)`.
+#
+# Loading maps each `type` through a fixed table of known layers; anything else is refused. Nothing in
+# a model file can make the loader run code. Every array is checked against the shape and dtype the
+# architecture implies, and the JSON records the archive's sha256, so a `.npz` that belongs to another
+# model (same shapes, different weights) is caught too.
+#
+# ```
+# {"format": "tinytorch-model", "format_version": 1, "arrays_sha256": "...",
+#  "model": {"type": "Sequential", "args": {"name": "tinydigits_mlp"}, "layers": [
+#     {"type": "Flatten", "args": {}},
+#     {"type": "Linear", "args": {"in_features": 64, "out_features": 32, "bias": true},
+#      "arrays": {"weight": "model.1.weight", "bias": "model.1.bias"}}, ...]}}
+# ```
+
+# %% nbgrader={"grade": false, "grade_id": "models-imports", "locked": false, "schema_version": 3, "solution": false}
+#| default_exp models.zoo
+#| export
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+import tinytorch
+from tinytorch.core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
+from tinytorch.core.tensor import Tensor
+
+# %% [markdown]
+# ## A table of known layers
+#
+# Each supported layer type has a *codec*: how to describe a layer as `(args, arrays)`, which arrays
+# (shape and dtype) a given `args` implies, and how to build the layer back. `Sequential` is the one
+# container; it is handled by the tree walk below. Pruned models need nothing special: they are
+# `Linear` layers whose weights hold zeros.
+
+# %% nbgrader={"grade": false, "grade_id": "models-codecs", "locked": false, "schema_version": 3, "solution": false}
+#| export
+FORMAT_NAME = "tinytorch-model"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class _ArraySpec:
+    shape: tuple[int, ...]
+    kinds: str  # allowed numpy dtype kinds, e.g. "f" for floating point
+    dtype: str | None = None  # an exact dtype when the kind is not enough (e.g. int8)
+
+
+@dataclass(frozen=True)
+class _Codec:
+    layer_class: type
+    describe: Callable[[Layer], tuple[dict, dict[str, np.ndarray]]]
+    expected: Callable[[dict], dict[str, _ArraySpec]]
+    build: Callable[[dict, dict[str, np.ndarray]], Layer]
+    arg_types: dict[str, type]
+
+
+def _describe_linear(layer: Linear) -> tuple[dict, dict[str, np.ndarray]]:
+    args = {"in_features": layer.in_features, "out_features": layer.out_features, "bias": layer.bias is not None}
+    arrays = {"weight": layer.weight.data}
+    if layer.bias is not None:
+        arrays["bias"] = layer.bias.data
+    return args, arrays
+
+
+def _expected_linear(args: dict) -> dict[str, _ArraySpec]:
+    specs = {"weight": _ArraySpec((args["in_features"], args["out_features"]), "f")}
+    if args["bias"]:
+        specs["bias"] = _ArraySpec((args["out_features"],), "f")
+    return specs
+
+
+def _build_linear(args: dict, arrays: dict[str, np.ndarray]) -> Linear:
+    layer = Linear(args["in_features"], args["out_features"], bias=args["bias"])
+    layer.weight = Tensor(arrays["weight"])
+    if args["bias"]:
+        layer.bias = Tensor(arrays["bias"])
+    return layer
+
+
+def _stateless(layer_class: type) -> _Codec:
+    return _Codec(layer_class, lambda layer: ({}, {}), lambda args: {}, lambda args, arrays: layer_class(), {})
+
+
+_CODECS: dict[str, _Codec] = {
+    "Linear": _Codec(Linear, _describe_linear, _expected_linear, _build_linear,
+                     {"in_features": int, "out_features": int, "bias": bool}),
+    "ReLU": _stateless(ReLU),
+    "Softmax": _stateless(Softmax),
+    "Flatten": _stateless(Flatten),
+}
+CONTAINER_TYPES = ("Sequential",)
+
+
+def supported_layer_types() -> list[str]:
+    """The layer types `save_model` and `load_model` understand."""
+    return sorted([*_CODECS, *CONTAINER_TYPES])
+
+# %% [markdown]
+# ## Saving
+#
+# The walk gives every layer a path (`model`, `model.1`, `model.1.0` for nested containers) which
+# names its arrays in the `.npz`. Only the exact classes in the table are accepted: a subclass may
+# compute something else, and saving it as its parent would load a different model.
+#
+# Both files are written atomically (a temporary file in the same folder, then `os.replace`), so a
+# crash leaves the old file or the new one, never half of one. The arrays go first; should a crash
+# fall between the two renames, the sha256 check on load reports the mismatched pair.
+
+# %% nbgrader={"grade": false, "grade_id": "models-save", "locked": false, "schema_version": 3, "solution": false}
+#| export
+def _type_name(layer) -> str:
+    for name, codec in _CODECS.items():
+        if type(layer) is codec.layer_class:
+            return name
+    if type(layer) is Sequential:
+        return "Sequential"
+    raise ValueError(f"cannot save layer {layer!r} of type {type(layer).__name__}: only "
+                     f"{', '.join(supported_layer_types())} can be stored as data; rebuild the model from those")
+
+
+def _describe(layer, where: str, arrays: dict[str, np.ndarray]) -> dict:
+    kind = _type_name(layer)
+    if kind == "Sequential":
+        name = getattr(layer, "name", None)
+        children = [_describe(child, f"{where}.{i}", arrays) for i, child in enumerate(layer.layers)]
+        return {"type": kind, "args": {"name": name if isinstance(name, str) else None}, "layers": children}
+    args, layer_arrays = _CODECS[kind].describe(layer)
+    node = {"type": kind, "args": args}
+    if layer_arrays:
+        node["arrays"] = {}
+        for array_name, value in layer_arrays.items():
+            key = f"{where}.{array_name}"
+            arrays[key] = np.ascontiguousarray(value)
+            node["arrays"][array_name] = key
+    return node
+
+
+def _model_paths(path: str | Path) -> tuple[Path, Path]:
+    path = Path(path)
+    if path.suffix in (".npz", ".json"):
+        path = path.with_suffix("")
+    return path.with_name(path.name + ".npz"), path.with_name(path.name + ".json")
+
+
+def _write_atomic(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return Path(tmp)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: Layer, path: str | Path, metadata: dict | None = None) -> tuple[Path, Path]:
+    """Save a model as data: `<path>.npz` (arrays) and `<path>.json` (architecture).
+
+    Args:
+        model: a supported layer or a (nested) `Sequential` of them.
+        path: the target without suffix (a trailing `.npz` or `.json` is dropped).
+        metadata: optional JSON-serialisable notes kept in the `.json` (e.g. how the model was
+            trained and what it scored); `load_model` does not need them.
+
+    Returns:
+        The paths of the `.npz` and `.json` files written.
+
+    Raises:
+        ValueError: if the model holds a layer type that cannot be stored as data.
+        TypeError: if `metadata` is not JSON-serialisable.
+    """
+    npz_path, json_path = _model_paths(path)
+    arrays: dict[str, np.ndarray] = {}
+    tree = _describe(model, "model", arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    npz_bytes = buffer.getvalue()
+    document = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+                "arrays_file": npz_path.name, "arrays_sha256": hashlib.sha256(npz_bytes).hexdigest(), "model": tree}
+    if metadata is not None:
+        document["metadata"] = metadata
+    json_bytes = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    npz_tmp = _write_atomic(npz_path, npz_bytes)
+    try:
+        json_tmp = _write_atomic(json_path, json_bytes)
+    except BaseException:
+        npz_tmp.unlink(missing_ok=True)
+        raise
+    os.replace(npz_tmp, npz_path)
+    os.replace(json_tmp, json_path)
+    return npz_path, json_path
+
+# %% [markdown]
+# ## Loading, and checking what was loaded
+#
+# Loading reverses the walk. Before a layer is built, its arguments are checked for type, and each
+# array it needs for presence, shape and dtype. A file that fails a check is reported with the file,
+# the layer's path and type, what was wrong, and the fix.
+#
+# Your task: `_check_array`, which compares one loaded array with its `_ArraySpec`. Raise a
+# `ValueError` through the `fail(problem)` helper it receives (which adds the file, layer and fix)
+# when the array is missing, when its shape differs (name both shapes), when its dtype kind is not
+# allowed, or when an exact dtype is required and differs.
+
+# %% nbgrader={"grade": false, "grade_id": "models-check-array", "locked": false, "schema_version": 3, "solution": true}
+#| export
+def _check_array(key: str, array: np.ndarray | None, spec: _ArraySpec, fail: Callable[[str], None]) -> None:
+    """Check one array of a model file against what the architecture implies.
+
+    Args:
+        key: the array's name in the `.npz`.
+        array: the array, or None when the file lacks it.
+        spec: the expected shape and dtype.
+        fail: called with a description of the problem; it raises ValueError.
+    """
+    # Task 17.1: presence, shape, dtype kind, exact dtype.
+    ### BEGIN SOLUTION
+    if array is None:
+        fail(f"the array {key!r} is missing from the .npz")
+    if tuple(array.shape) != tuple(spec.shape):
+        fail(f"the array {key!r} has shape {tuple(array.shape)}, but the architecture implies {tuple(spec.shape)}")
+    if array.dtype.kind not in spec.kinds:
+        fail(f"the array {key!r} has dtype {array.dtype}, expected a dtype of kind {spec.kinds!r}")
+    if spec.dtype is not None and array.dtype != np.dtype(spec.dtype):
+        fail(f"the array {key!r} has dtype {array.dtype}, expected {spec.dtype}")
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "models-check-array-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
+def test_unit_check_array():
+    problems = []
+
+    def fail(problem):
+        problems.append(problem)
+        raise ValueError(problem)
+
+    spec = _ArraySpec((3, 2), "f")
+    _check_array("w", np.zeros((3, 2), dtype=np.float32), spec, fail)
+    assert problems == [], "a matching array passes"
+    for bad in (None, np.zeros((2, 3), dtype=np.float32), np.zeros((3, 2), dtype=np.int64)):
+        try:
+            _check_array("w", bad, spec, fail)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"{bad!r} must be rejected")
+    assert "(2, 3)" in problems[1] and "(3, 2)" in problems[1], "a shape error names both shapes"
+    try:
+        _check_array("q", np.zeros(4, dtype=np.int16), _ArraySpec((4,), "i", "int8"), fail)
+    except ValueError:
+        assert "int8" in problems[-1]
+    else:
+        raise AssertionError("an exact dtype must be enforced")
+
+
+test_unit_check_array()
+
+# %% nbgrader={"grade": false, "grade_id": "models-load", "locked": false, "schema_version": 3, "solution": false}
+#| export
+_FIX = "re-save the model with tinytorch's save_model, or regenerate shipped weights with the scripts in tools/"
+
+
+class _Loader:
+    """One pass over a model file: builds layers, and names the file and layer in every error."""
+
+    def __init__(self, json_path: Path, npz_path: Path, arrays: dict[str, np.ndarray]):
+        self.json_path, self.npz_path, self.arrays = json_path, npz_path, arrays
+        self.used: set[str] = set()
+
+    def fail(self, where: str, kind: str, problem: str, fix: str = _FIX):
+        raise ValueError(f"{self.json_path}: layer {where} ({kind}): {problem}; {fix}")
+
+    def build(self, node, where: str) -> Layer:
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            self.fail(where, "?", f"expected an object with a string 'type', got {node!r}")
+        kind = node["type"]
+        args = node.get("args", {})
+        if not isinstance(args, dict):
+            self.fail(where, kind, f"'args' must be an object, got {args!r}")
+        if kind == "Sequential":
+            return self._build_sequential(node, args, where)
+        codec = _CODECS.get(kind)
+        if codec is None:
+            self.fail(where, kind, f"unknown layer type {kind!r}; supported: {', '.join(supported_layer_types())}",
+                      "save models made only of supported layers, or use a tinytorch version that knows this type")
+        self._check_args(where, kind, args, codec.arg_types)
+        return codec.build(args, self._arrays_for(node, args, codec, where))
+
+    def _build_sequential(self, node: dict, args: dict, where: str) -> Sequential:
+        children = node.get("layers")
+        if not isinstance(children, list):
+            self.fail(where, "Sequential", f"'layers' must be a list, got {children!r}")
+        name = args.get("name")
+        if name is not None and not isinstance(name, str):
+            self.fail(where, "Sequential", f"'name' must be a string or null, got {name!r}")
+        layers = [self.build(child, f"{where}.{i}") for i, child in enumerate(children)]
+        return Sequential(*layers, name=name)
+
+    def _check_args(self, where: str, kind: str, args: dict, arg_types: dict[str, type]) -> None:
+        if set(args) != set(arg_types):
+            self.fail(where, kind, f"args {sorted(args)} differ from the expected {sorted(arg_types)}")
+        for arg, wanted in arg_types.items():
+            value = args[arg]
+            # bool is a subclass of int in Python: keep `true` from passing as a size and 1 as a flag.
+            if type(value) is not wanted or (wanted is int and value < 1):
+                self.fail(where, kind, f"arg {arg}={value!r} must be a {'positive ' if wanted is int else ''}"
+                                       f"{wanted.__name__}")
+
+    def _arrays_for(self, node: dict, args: dict, codec: _Codec, where: str) -> dict[str, np.ndarray]:
+        names = node.get("arrays", {})
+        specs = codec.expected(args)
+        if not isinstance(names, dict) or set(names) != set(specs):
+            self.fail(where, node["type"], f"'arrays' {names!r} must name exactly {sorted(specs)}")
+        found = {}
+        for name, spec in specs.items():
+            key = names[name]
+            _check_array(key, self.arrays.get(key), spec,
+                         lambda problem: self.fail(where, node["type"], f"{problem} (file {self.npz_path})"))
+            self.used.add(key)
+            found[name] = self.arrays[key]
+        return found
+
+
+def _read_document(json_path: Path) -> dict:
+    if not json_path.is_file():
+        raise FileNotFoundError(f"model architecture file {json_path} does not exist; {_FIX}")
+    try:
+        document = json.loads(json_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{json_path} is not valid JSON ({error}); {_FIX}") from error
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise ValueError(f"{json_path} is not a tinytorch model file (no \"format\": \"{FORMAT_NAME}\"); {_FIX}")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{json_path} has format_version {document.get('format_version')!r}; this tinytorch "
+                         f"reads version {FORMAT_VERSION}; use the tinytorch version that wrote it, or re-save")
+    return document
+
+
+def _read_arrays(npz_path: Path, json_path: Path, expected_sha256) -> dict[str, np.ndarray]:
+    if not npz_path.is_file():
+        raise FileNotFoundError(f"model arrays file {npz_path} does not exist; {_FIX}")
+    data = npz_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise ValueError(f"{npz_path} is not the arrays file {json_path} was saved with (sha256 differs): "
+                         f"it is corrupt, edited, or from another save; {_FIX}")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as error:
+        raise ValueError(f"{npz_path} is corrupt or holds pickled objects ({type(error).__name__}: {error}); "
+                         f"{_FIX}") from error
+
+
+def load_model(path: str | Path) -> Layer:
+    """Rebuild a model saved by `save_model`; reads data only, never runs code from the files.
+
+    Args:
+        path: the path given to `save_model` (with or without `.npz` / `.json`).
+
+    Returns:
+        The model, with the `name` it was saved with.
+
+    Raises:
+        FileNotFoundError: if either file is missing.
+        ValueError: if a file is corrupt, of another format, names an unknown layer type, lacks an
+            array, or holds arrays whose shapes or dtypes do not match the architecture.
+    """
+    npz_path, json_path = _model_paths(path)
+    document = _read_document(json_path)
+    loader = _Loader(json_path, npz_path, _read_arrays(npz_path, json_path, document.get("arrays_sha256")))
+    model = loader.build(document.get("model"), "model")
+    unused = sorted(set(loader.arrays) - loader.used)
+    if unused:
+        raise ValueError(f"{npz_path} holds arrays no layer of {json_path} uses: {unused}; {_FIX}")
+    return model
+
+# %% [markdown]
+# A round trip: save a small model, load it back, and compare the outputs bit for bit.
+
+# %% nbgrader={"grade": false, "grade_id": "models-roundtrip-tests", "locked": false, "schema_version": 3, "solution": false}
+def test_unit_roundtrip():
+    model = Sequential(Flatten(), Linear(4, 3, seed=1), ReLU(), Linear(3, 2, seed=2), Softmax(), name="tiny")
+    with tempfile.TemporaryDirectory() as folder:
+        npz_path, json_path = save_model(model, Path(folder) / "tiny")
+        assert npz_path.name == "tiny.npz" and json_path.name == "tiny.json"
+        loaded = load_model(Path(folder) / "tiny")
+    x = np.linspace(0, 1, 8, dtype=np.float32).reshape(2, 2, 2)
+    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    assert loaded.name == "tiny" and [type(l) for l in loaded.layers] == [type(l) for l in model.layers]
+
+
+test_unit_roundtrip()
+
+# %% [markdown]
+# ## The reference models
+#
+# Module 19 benchmarks these. The baseline is a 64-32-10 MLP trained by `tools/train_reference_mlp.py`
+# (plain NumPy, seeded) on the TinyDigits training set; its weights ship with the package and load
+# through `load_model`, like any other model. `list_reference_models()` names what is available and
+# `load_reference_model(name)` returns a fresh copy each time, so one benchmark's changes never leak
+# into another's model.
+
+# %% nbgrader={"grade": false, "grade_id": "models-zoo", "locked": false, "schema_version": 3, "solution": false}
+#| export
+WEIGHTS_DIR = Path(tinytorch.__file__).resolve().parent / "models" / "weights"
+
+
+def _baseline() -> Layer:
+    model = load_model(WEIGHTS_DIR / "tinydigits_mlp")
+    model.name = "tinydigits_mlp"
+    return model
+
+
+_REFERENCE_MODELS: dict[str, tuple[Callable[[], Layer], str]] = {
+    "tinydigits_mlp": (_baseline, "Sequential(Flatten, Linear(64, 32), ReLU, Linear(32, 10)) trained on "
+                                  "TinyDigits by tools/train_reference_mlp.py; shipped weights"),
+}
+
+
+def list_reference_models() -> list[str]:
+    """The names `load_reference_model` accepts."""
+    return list(_REFERENCE_MODELS)
+
+
+def describe_reference_model(name: str) -> str:
+    """One line on how the named reference model is made."""
+    _check_reference_name(name)
+    return _REFERENCE_MODELS[name][1]
+
+
+def _check_reference_name(name: str) -> None:
+    if name not in _REFERENCE_MODELS:
+        raise ValueError(f"unknown reference model {name!r}; choose one of {', '.join(_REFERENCE_MODELS)}")
+
+
+def load_reference_model(name: str) -> Layer:
+    """A fresh copy of a reference model, with its `name` attribute set.
+
+    Args:
+        name: one of `list_reference_models()`.
+
+    Raises:
+        ValueError: for an unknown name (the message lists the known ones) or a damaged weights file.
+    """
+    _check_reference_name(name)
+    return _REFERENCE_MODELS[name][0]()
+
+# %% [markdown]
+# How well does the baseline do, and how big is it? Accuracy is measured on the 200 TinyDigits test
+# images; parameter bytes are the real buffer sizes of its arrays.
+
+# %% nbgrader={"grade": false, "grade_id": "models-zoo-demo", "locked": false, "schema_version": 3, "solution": false}
+from tinytorch.datasets.tinydigits import load_tinydigits
+
+_digits = load_tinydigits()
+for _name in list_reference_models():
+    _model = load_reference_model(_name)
+    _accuracy = float((_model(_digits.x_test).data.argmax(axis=-1) == _digits.y_test).mean())
+    _bytes = sum(p.nbytes for p in _model.parameters())
+    print(f"{_name}: test accuracy {_accuracy:.3f}, parameter bytes {_bytes}")
+
+# %% nbgrader={"grade": false, "grade_id": "models-zoo-tests", "locked": false, "schema_version": 3, "solution": false}
+def test_unit_reference_models():
+    assert "tinydigits_mlp" in list_reference_models()
+    first, second = load_reference_model("tinydigits_mlp"), load_reference_model("tinydigits_mlp")
+    assert first.name == "tinydigits_mlp" and first is not second
+    assert first(_digits.x_test[:1]).shape == (1, 10)
+    try:
+        load_reference_model("resnet50")
+    except ValueError as error:
+        assert "tinydigits_mlp" in str(error), "the error lists the known names"
+    else:
+        raise AssertionError("an unknown name must raise ValueError")
+
+
+test_unit_reference_models()
+print("Model tests passed")

@@ -1,0 +1,226 @@
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinytorch.core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
+from tinytorch.core.tensor import Tensor
+from tinytorch.datasets.tinydigits import load_tinydigits
+from tinytorch.models.zoo import (WEIGHTS_DIR, describe_reference_model, list_reference_models,
+                                  load_model, load_reference_model, save_model, supported_layer_types)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def small_model() -> Sequential:
+    return Sequential(Flatten(), Linear(6, 4, seed=1), ReLU(), Sequential(Linear(4, 3, seed=2), ReLU()),
+                      Linear(3, 2, bias=False, seed=3), Softmax(), name="small")
+
+
+def rewrite_json(path: Path, edit) -> None:
+    """Edit a saved architecture while keeping its sha256 pairing with the (unchanged) arrays."""
+    json_path = path.with_suffix(".json")
+    document = json.loads(json_path.read_text())
+    edit(document)
+    json_path.write_text(json.dumps(document))
+
+
+def rewrite_npz(path: Path, edit) -> None:
+    """Replace the arrays and record the new archive's sha256, as a consistent but wrong pair."""
+    npz_path = path.with_suffix(".npz")
+    with np.load(npz_path) as archive:
+        arrays = dict(archive)
+    edit(arrays)
+    np.savez(npz_path, **arrays)
+    rewrite_json(path, lambda d: d.update(arrays_sha256=hashlib.sha256(npz_path.read_bytes()).hexdigest()))
+
+
+def test_roundtrip_gives_identical_outputs_types_and_name(tmp_path):
+    model = small_model()
+    npz_path, json_path = save_model(model, tmp_path / "small")
+    assert (npz_path, json_path) == (tmp_path / "small.npz", tmp_path / "small.json")
+    loaded = load_model(tmp_path / "small")
+    x = np.random.default_rng(0).random((5, 2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    assert loaded.name == "small"
+    assert isinstance(loaded.layers[3], Sequential)
+    assert loaded.layers[4].bias is None
+    for a, b in zip(loaded.parameters(), model.parameters()):
+        assert a.dtype == b.dtype and a.shape == b.shape
+
+
+@pytest.mark.parametrize("given", ["m", "m.npz", "m.json"])
+def test_suffix_is_optional(tmp_path, given):
+    save_model(small_model(), tmp_path / given)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.npz"]
+    assert isinstance(load_model(tmp_path / given), Sequential)
+
+
+def test_saving_twice_gives_identical_bytes_and_no_temporary_files(tmp_path):
+    save_model(small_model(), tmp_path / "a")
+    save_model(small_model(), tmp_path / "b")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.npz", "b.json", "b.npz"]
+
+
+def test_single_layer_and_metadata(tmp_path):
+    save_model(Linear(3, 2, seed=5), tmp_path / "lin", metadata={"note": "hello"})
+    assert json.loads((tmp_path / "lin.json").read_text())["metadata"] == {"note": "hello"}
+    assert isinstance(load_model(tmp_path / "lin"), Linear)
+
+
+def test_architecture_json_lists_types_args_and_version(tmp_path):
+    save_model(small_model(), tmp_path / "small")
+    document = json.loads((tmp_path / "small.json").read_text())
+    assert document["format"] == "tinytorch-model" and document["format_version"] == 1
+    layers = document["model"]["layers"]
+    assert [layer["type"] for layer in layers] == ["Flatten", "Linear", "ReLU", "Sequential", "Linear", "Softmax"]
+    assert layers[1]["args"] == {"in_features": 6, "out_features": 4, "bias": True}
+
+
+def test_pruned_weights_roundtrip_as_plain_linear(tmp_path):
+    model = small_model()
+    model.layers[1].weight.data[::2] = 0.0
+    save_model(model, tmp_path / "pruned")
+    loaded = load_model(tmp_path / "pruned")
+    np.testing.assert_array_equal(loaded.layers[1].weight.data, model.layers[1].weight.data)
+
+
+def test_unsupported_layer_cannot_be_saved(tmp_path):
+    class Custom(Layer):
+        def forward(self, x):
+            return Tensor(x)
+
+    class SubLinear(Linear):
+        pass
+
+    for odd in (Custom(), SubLinear(2, 2)):
+        with pytest.raises(ValueError, match="cannot save layer .* only .*Linear"):
+            save_model(Sequential(odd), tmp_path / "odd")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_layer_type_names_file_layer_and_fix(tmp_path):
+    save_model(small_model(), tmp_path / "m")
+    rewrite_json(tmp_path / "m", lambda d: d["model"]["layers"][2].update(type="os.system"))
+    with pytest.raises(ValueError, match=r"m\.json: layer model\.2 \(os\.system\): unknown layer type") as info:
+        load_model(tmp_path / "m")
+    assert "supported: Flatten, Linear" in str(info.value)
+
+
+def test_missing_array_names_file_layer_and_fix(tmp_path):
+    save_model(small_model(), tmp_path / "m")
+    rewrite_npz(tmp_path / "m", lambda arrays: arrays.pop("model.1.bias"))
+    with pytest.raises(ValueError, match=r"layer model\.1 \(Linear\): the array 'model\.1\.bias' is missing") as info:
+        load_model(tmp_path / "m")
+    assert "m.npz" in str(info.value) and "save_model" in str(info.value)
+
+
+def test_shape_mismatch_names_both_shapes(tmp_path):
+    save_model(small_model(), tmp_path / "m")
+    rewrite_json(tmp_path / "m", lambda d: d["model"]["layers"][1]["args"].update(out_features=5))
+    with pytest.raises(ValueError, match=r"layer model\.1 \(Linear\): .*shape \(6, 4\).*implies \(6, 5\)"):
+        load_model(tmp_path / "m")
+
+
+def test_wrong_dtype_is_rejected(tmp_path):
+    save_model(small_model(), tmp_path / "m")
+    rewrite_npz(tmp_path / "m", lambda arrays: arrays.update({"model.1.weight": np.zeros((6, 4), dtype=np.int32)}))
+    with pytest.raises(ValueError, match="dtype int32"):
+        load_model(tmp_path / "m")
+
+
+def test_extra_arrays_are_rejected(tmp_path):
+    save_model(small_model(), tmp_path / "m")
+    rewrite_npz(tmp_path / "m", lambda arrays: arrays.update(stray=np.zeros(3)))
+    with pytest.raises(ValueError, match=r"arrays no layer .* uses: \['stray'\]"):
+        load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"in_features": 6, "out_features": 4}, "differ from the expected"),
+    ({"in_features": 6, "out_features": 4, "bias": 1}, "bias=1 must be a bool"),
+    ({"in_features": True, "out_features": 4, "bias": True}, "in_features=True must be a positive int"),
+    ({"in_features": -6, "out_features": 4, "bias": True}, "in_features=-6 must be a positive int"),
+])
+def test_bad_args_are_rejected(tmp_path, args, message):
+    save_model(small_model(), tmp_path / "m")
+    rewrite_json(tmp_path / "m", lambda d: d["model"]["layers"][1].update(args=args))
+    with pytest.raises(ValueError, match=message):
+        load_model(tmp_path / "m")
+
+
+def test_swapped_arrays_file_is_detected_by_hash(tmp_path):
+    save_model(small_model(), tmp_path / "a")
+    other = small_model()
+    other.layers[1].weight.data += 1.0  # same shapes, other weights
+    save_model(other, tmp_path / "b")
+    (tmp_path / "a.npz").write_bytes((tmp_path / "b.npz").read_bytes())
+    with pytest.raises(ValueError, match="sha256 differs"):
+        load_model(tmp_path / "a")
+
+
+def test_pickled_arrays_are_refused(tmp_path):
+    save_model(small_model(), tmp_path / "m")
+    rewrite_npz(tmp_path / "m", lambda arrays: arrays.update({"model.1.bias": np.array([object()] * 4)}))
+    with pytest.raises(ValueError, match="pickled"):
+        load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("{not json", "not valid JSON"),
+    ('{"format": "keras"}', "not a tinytorch model file"),
+    ('{"format": "tinytorch-model", "format_version": 99}', "format_version 99"),
+])
+def test_foreign_or_corrupt_json(tmp_path, text, message):
+    save_model(small_model(), tmp_path / "m")
+    (tmp_path / "m.json").write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_model(tmp_path / "m")
+
+
+def test_missing_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.json"):
+        load_model(tmp_path / "nothing")
+    save_model(small_model(), tmp_path / "m")
+    (tmp_path / "m.npz").unlink()
+    with pytest.raises(FileNotFoundError, match="m.npz"):
+        load_model(tmp_path / "m")
+
+
+def test_supported_types():
+    assert supported_layer_types() == ["Flatten", "Linear", "ReLU", "Sequential", "Softmax"]
+
+
+def test_reference_baseline_architecture_accuracy_and_freshness():
+    assert list_reference_models()[0] == "tinydigits_mlp"
+    assert "train_reference_mlp" in describe_reference_model("tinydigits_mlp")
+    model = load_reference_model("tinydigits_mlp")
+    assert model.name == "tinydigits_mlp"
+    assert [type(layer) for layer in model.layers] == [Flatten, Linear, ReLU, Linear]
+    assert (model.layers[1].in_features, model.layers[1].out_features) == (64, 32)
+    assert (model.layers[3].in_features, model.layers[3].out_features) == (32, 10)
+    digits = load_tinydigits()
+    accuracy = (model(digits.x_test).data.argmax(axis=-1) == digits.y_test).mean()
+    assert accuracy >= 0.95
+    model.layers[1].weight.data[:] = 0.0
+    assert np.abs(load_reference_model("tinydigits_mlp").layers[1].weight.data).sum() > 0, "each load is fresh"
+
+
+def test_unknown_reference_name_lists_the_names():
+    with pytest.raises(ValueError, match="unknown reference model 'mobilenet'.*tinydigits_mlp"):
+        load_reference_model("mobilenet")
+
+
+def test_training_script_reproduces_the_shipped_weights_byte_for_byte(tmp_path):
+    subprocess.run([sys.executable, str(ROOT / "tools" / "train_reference_mlp.py"), "--out", str(tmp_path / "mlp")],
+                   check=True, capture_output=True, cwd=ROOT, timeout=300)
+    assert (tmp_path / "mlp.npz").read_bytes() == (WEIGHTS_DIR / "tinydigits_mlp.npz").read_bytes()
+    shipped = json.loads((WEIGHTS_DIR / "tinydigits_mlp.json").read_text())
+    rebuilt = json.loads((tmp_path / "mlp.json").read_text())
+    rebuilt["arrays_file"] = shipped["arrays_file"]
+    assert rebuilt == shipped
