@@ -84,6 +84,38 @@ def nbgrader_api(course_root: Path, settings: CourseSettings):
     return api
 
 
+def ensure_gradebook(course_root: Path) -> str:
+    """Create `course_root/gradebook.db` the way nbgrader does, but in-process; return its URL.
+
+    nbgrader stamps a new gradebook with the alembic head it gets by running the `alembic heads`
+    program, which costs ~3 s a course. The head is read here from nbgrader's own migration scripts;
+    an existing gradebook is left as it is.
+    """
+    db = Path(course_root) / "gradebook.db"
+    url = f"sqlite:///{db}"
+    if db.exists():
+        return url
+    import nbgrader
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, text
+
+    head = ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    scratch = db.with_name(f".{db.name}.tmp")
+    scratch.unlink(missing_ok=True)
+    engine = create_engine(f"sqlite:///{scratch}", future=True)
+    try:
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
+    finally:
+        engine.dispose()
+    os.replace(scratch, db)
+    return url
+
+
 def write_kernelspec(folder: Path, project_root: Path, settings: CourseSettings) -> Path:
     """A kernelspec `tito-grader` under `folder/kernels/`: our interpreter, the sandbox launcher."""
     spec_dir = Path(folder) / "kernels" / KERNEL_NAME

@@ -9,8 +9,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .course import (CODE_STUB, CourseSettings, assignment_id, grading_environment, nbgrader_api,
-                     notebook_name)
+from .course import (CODE_STUB, CourseSettings, assignment_id, ensure_gradebook, grading_environment,
+                     nbgrader_api, notebook_name)
 from .fileio import write_text_atomic
 from .pipeline import lint_or_raise, notebook_text, read_module_notebook
 from .project import Module, TitoError
@@ -25,6 +25,7 @@ def generate_assignment(module: Module, course_root: Path, settings: CourseSetti
     aid = assignment_id(module)
     source = Path(course_root) / "source" / aid / notebook_name(module)
     write_text_atomic(source, notebook_text(read_module_notebook(module.source)))
+    ensure_gradebook(course_root)
     result = nbgrader_api(course_root, settings).generate_assignment(aid, force=True)
     released = Path(course_root) / "release" / aid / notebook_name(module)
     if not result.get("success") or not released.is_file():

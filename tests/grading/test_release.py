@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from tito.course import TEXT_STUB
 from tito.main import main
-from tito.project import resolve_module
+from tito.project import discover_modules, resolve_module
 from tito.release import release_module
 from tito.student import run_notebook
 
@@ -44,18 +45,29 @@ def test_hidden_tests_are_removed(project, tmp_path):
     assert "hidden-marker" not in text and "test_unit_tensor_matmul()" in text
 
 
+EXERCISE_MODULES = [m.key for m in discover_modules(REPO) if "BEGIN SOLUTION" in m.source.read_text()]
+
+
 @pytest.mark.slow
-def test_the_release_runs_up_to_the_first_exercise_and_the_stub_fails_only_when_called(released, tmp_path):
-    for key, first_test in (("01_tensor", "tensor-tests"), ("03_layers", "layers-linear-tests")):
-        path = tmp_path / key / f"{key.split('_', 1)[1]}_dev.ipynb"
-        path.parent.mkdir()
-        nbformat.write(released[key], path)
-        run = run_notebook(path, REPO, TEST_SETTINGS)
-        assert not run.passed
-        # Every cell before the first graded test ran: imports, definitions, the stubbed exercise.
-        assert run.grade_id == first_test, run.summary()
-        assert run.error.startswith("NotImplementedError"), run.summary()
-        assert run.failing_test is not None and run.failing_test.startswith("test_unit")
+@pytest.mark.parametrize("key", EXERCISE_MODULES)
+def test_the_release_runs_up_to_the_first_exercise_and_the_stub_fails_only_when_called(key, tmp_path):
+    """Every module with exercises: the release imports and defines everything; the first graded test
+    after the first exercise is the first cell to fail, with the stub's NotImplementedError."""
+    module = resolve_module(REPO, key)
+    report = release_module(module, tmp_path, TEST_SETTINGS)
+    notebook = nbformat.read(report["notebook"], as_version=4)
+    first_exercise = next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+    first_test = next(c.metadata.nbgrader.grade_id for c in notebook.cells[first_exercise:]
+                      if c.metadata.get("nbgrader", {}).get("grade"))
+    run = run_notebook(Path(report["notebook"]), REPO, TEST_SETTINGS)
+    assert not run.passed
+    assert run.grade_id == first_test, run.summary()
+    assert run.error.startswith("NotImplementedError"), run.summary()
+    assert run.failing_test is not None and run.failing_test.startswith("test_"), run.summary()
+
+
+def test_exercise_modules_are_found():
+    assert {"01_tensor", "03_layers"} <= set(EXERCISE_MODULES)
 
 
 def test_unknown_module_is_bad_usage(project, tmp_path, capsys):

@@ -5,10 +5,11 @@ import csv
 import io
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
-from tito.course import STUDENT_ID, CourseSettings, write_kernelspec
+from tito.course import STUDENT_ID, CourseSettings, ensure_gradebook, write_kernelspec
 from tito.fileio import write_text_atomic
 from tito.grading import StudentGrade, _failure_reason, grades_csv_text
 from tito.grading_kernel import WriteGuard, _is_write_open
@@ -85,3 +86,20 @@ def test_atomic_writes_get_the_usual_file_mode(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_our_gradebook_carries_the_alembic_head_nbgraders_program_reports(tmp_path, monkeypatch):
+    import sys
+
+    from nbgrader.api import Gradebook, get_alembic_version
+    from sqlalchemy import create_engine, text
+
+    url = ensure_gradebook(tmp_path)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        ours = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    engine.dispose()
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    assert ours == get_alembic_version()  # the `alembic heads` program nbgrader would have run
+    with Gradebook(url) as gradebook:  # nbgrader opens it without re-initialising it
+        assert gradebook.assignments == []
