@@ -22,7 +22,7 @@ from .course import CourseSettings, assignment_id, grading_environment, nbgrader
 from .fileio import write_text_atomic
 from .project import Module, TitoError
 from .release import describe_release, generate_assignment
-from .submissions import Submission, collect_submissions
+from .submissions import Submission, collect_submissions, student_folders
 
 CSV_FIELDS = ["student", "score", "max_score", "status", "needs_manual_grade", "failed_tests", "flags", "note"]
 
@@ -230,20 +230,22 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
     Returns:
         A dict with the module, the grades (one per student folder, sorted), the paths written, timings.
     """
-    import nbformat
-
     settings = settings or CourseSettings()
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise TitoError(f"--jobs must be at least 1, got {jobs}", 2)
     course = Path(out_dir).resolve()
     submissions_dir = Path(submissions_dir)
-    if submissions_dir.resolve() in (course, *course.parents):
-        raise TitoError(f"--out {out_dir} must not contain the submissions folder {submissions_dir}", 2)
+    inputs = submissions_dir.resolve()
+    if inputs in (course, *course.parents) or course in inputs.parents:
+        # nbgrader's folders would be read as students, or its clean-up would delete the originals.
+        raise TitoError(f"--out {out_dir} and the submissions folder {submissions_dir} must not be inside "
+                        "one another; choose an output folder elsewhere", 2)
     aid, name = assignment_id(module), notebook_name(module)
+    student_folders(submissions_dir, name)  # fail fast, before the release is built
     start = time.perf_counter()
     with grading_environment(module.root, settings):
-        import nbformat  # noqa: F811 (kept local: importing nbgrader's stack costs ~1 s)
+        import nbformat  # local: importing the notebook stack costs ~1 s that other commands skip
 
         course.mkdir(parents=True, exist_ok=True)
         released_path = generate_assignment(module, course, settings)

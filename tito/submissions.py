@@ -131,8 +131,8 @@ def check_submission(student_dir: Path, notebook_name: str, module_key: str, rel
     return submission
 
 
-def collect_submissions(submissions_dir: Path, notebook_name: str, module_key: str, released) -> list[Submission]:
-    """Every student folder under `submissions_dir`, checked; raises only if there is nothing at all."""
+def student_folders(submissions_dir: Path, notebook_name: str) -> list[Path]:
+    """The student folders; raises if the folder is missing or holds none (checked before grading)."""
     submissions_dir = Path(submissions_dir)
     if not submissions_dir.is_dir():
         raise TitoError(f"submissions folder {submissions_dir} does not exist; pass the folder that holds "
@@ -141,4 +141,10 @@ def collect_submissions(submissions_dir: Path, notebook_name: str, module_key: s
     if not folders:
         raise TitoError(f"no student folders in {submissions_dir}: expected "
                         f"{submissions_dir}/<student>/{notebook_name}", 1)
-    return [check_submission(folder, notebook_name, module_key, released) for folder in folders]
+    return folders
+
+
+def collect_submissions(submissions_dir: Path, notebook_name: str, module_key: str, released) -> list[Submission]:
+    """Every student folder under `submissions_dir`, checked; raises only if there is nothing at all."""
+    return [check_submission(folder, notebook_name, module_key, released)
+            for folder in student_folders(submissions_dir, notebook_name)]

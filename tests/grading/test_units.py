@@ -103,3 +103,20 @@ def test_our_gradebook_carries_the_alembic_head_nbgraders_program_reports(tmp_pa
     assert ours == get_alembic_version()  # the `alembic heads` program nbgrader would have run
     with Gradebook(url) as gradebook:  # nbgrader opens it without re-initialising it
         assert gradebook.assignments == []
+
+
+def test_grade_refuses_bad_folders_before_grading(tmp_path, capsys):
+    from tito.main import main
+
+    submissions = tmp_path / "subs"
+    assert main(["grade", "01", str(submissions), "--out", str(tmp_path / "out")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    submissions.mkdir()
+    (submissions / "notes.txt").write_text("a file, not a student folder")
+    assert main(["grade", "01", str(submissions), "--out", str(tmp_path / "out")]) == 1
+    assert "no student folders" in capsys.readouterr().err
+    assert main(["grade", "01", str(submissions), "--out", str(submissions / "graded")]) == 2
+    assert "must not be inside one another" in capsys.readouterr().err
+    assert main(["grade", "01", str(submissions), "--out", str(tmp_path / "o"), "--jobs", "0"]) == 2
+    assert main(["grade", "01", str(submissions), "--out", str(tmp_path / "o"), "--cell-timeout", "0"]) == 2
+    assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
