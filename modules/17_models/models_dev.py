@@ -40,6 +40,8 @@
 #| export
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import io
 import json
@@ -55,14 +57,18 @@ import numpy as np
 import tinytorch
 from tinytorch.core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
 from tinytorch.core.tensor import Tensor
+from tinytorch.datasets.tinydigits import load_tinydigits
+from tinytorch.optimization.compression import fine_tune, magnitude_prune
+from tinytorch.optimization.quantization import QuantizedLinear, quantize_model
 
 # %% [markdown]
 # ## A table of known layers
 #
 # Each supported layer type has a *codec*: how to describe a layer as `(args, arrays)`, which arrays
 # (shape and dtype) a given `args` implies, and how to build the layer back. `Sequential` is the one
-# container; it is handled by the tree walk below. Pruned models need nothing special: they are
-# `Linear` layers whose weights hold zeros.
+# container; it is handled by the tree walk below. `QuantizedLinear` (Module 15) stores its int8
+# codes and float32 scales as they are, so a saved INT8 model stays a quarter of the size. Pruned
+# models need nothing special: they are `Linear` layers whose weights hold zeros.
 
 # %% nbgrader={"grade": false, "grade_id": "models-codecs", "locked": false, "schema_version": 3, "solution": false}
 #| export
@@ -109,6 +115,28 @@ def _build_linear(args: dict, arrays: dict[str, np.ndarray]) -> Linear:
     return layer
 
 
+def _describe_quantized(layer: QuantizedLinear) -> tuple[dict, dict[str, np.ndarray]]:
+    args = {"in_features": layer.in_features, "out_features": layer.out_features,
+            "per_channel": layer.scale.shape != (), "bias": layer.bias is not None}
+    arrays = {"weight_q": layer.weight_q.data, "scale": layer.scale.data}
+    if layer.bias is not None:
+        arrays["bias"] = layer.bias.data
+    return args, arrays
+
+
+def _expected_quantized(args: dict) -> dict[str, _ArraySpec]:
+    out = args["out_features"]
+    specs = {"weight_q": _ArraySpec((args["in_features"], out), "i", "int8"),
+             "scale": _ArraySpec((out,) if args["per_channel"] else (), "f", "float32")}
+    if args["bias"]:
+        specs["bias"] = _ArraySpec((out,), "f", "float32")
+    return specs
+
+
+def _build_quantized(args: dict, arrays: dict[str, np.ndarray]) -> QuantizedLinear:
+    return QuantizedLinear(arrays["weight_q"], arrays["scale"], arrays.get("bias"))
+
+
 def _stateless(layer_class: type) -> _Codec:
     return _Codec(layer_class, lambda layer: ({}, {}), lambda args: {}, lambda args, arrays: layer_class(), {})
 
@@ -116,6 +144,8 @@ def _stateless(layer_class: type) -> _Codec:
 _CODECS: dict[str, _Codec] = {
     "Linear": _Codec(Linear, _describe_linear, _expected_linear, _build_linear,
                      {"in_features": int, "out_features": int, "bias": bool}),
+    "QuantizedLinear": _Codec(QuantizedLinear, _describe_quantized, _expected_quantized, _build_quantized,
+                              {"in_features": int, "out_features": int, "per_channel": bool, "bias": bool}),
     "ReLU": _stateless(ReLU),
     "Softmax": _stateless(Softmax),
     "Flatten": _stateless(Flatten),
@@ -162,7 +192,7 @@ def _describe(layer, where: str, arrays: dict[str, np.ndarray]) -> dict:
         node["arrays"] = {}
         for array_name, value in layer_arrays.items():
             key = f"{where}.{array_name}"
-            arrays[key] = np.ascontiguousarray(value)
+            arrays[key] = np.asarray(value, order="C")  # not ascontiguousarray: it makes 0-d scales 1-d
             node["arrays"][array_name] = key
     return node
 
@@ -318,7 +348,11 @@ class _Loader:
             self.fail(where, kind, f"unknown layer type {kind!r}; supported: {', '.join(supported_layer_types())}",
                       "save models made only of supported layers, or use a tinytorch version that knows this type")
         self._check_args(where, kind, args, codec.arg_types)
-        return codec.build(args, self._arrays_for(node, args, codec, where))
+        arrays = self._arrays_for(node, args, codec, where)
+        try:
+            return codec.build(args, arrays)
+        except (TypeError, ValueError) as error:  # the layer's own checks, e.g. a negative scale
+            self.fail(where, kind, f"the layer rejects the stored values: {error} (file {self.npz_path})")
 
     def _build_sequential(self, node: dict, args: dict, where: str) -> Sequential:
         children = node.get("layers")
@@ -421,6 +455,12 @@ def test_unit_roundtrip():
     x = np.linspace(0, 1, 8, dtype=np.float32).reshape(2, 2, 2)
     np.testing.assert_array_equal(loaded(x).data, model(x).data)
     assert loaded.name == "tiny" and [type(l) for l in loaded.layers] == [type(l) for l in model.layers]
+    quantized = quantize_model(model, bits=8)
+    with tempfile.TemporaryDirectory() as folder:
+        save_model(quantized, Path(folder) / "tiny_int8")
+        loaded_q = load_model(Path(folder) / "tiny_int8")
+    assert loaded_q.layers[1].weight_q.dtype == np.int8, "int8 codes stay int8 on disk and back"
+    np.testing.assert_array_equal(loaded_q(x).data, quantized(x).data)
 
 
 test_unit_roundtrip()
@@ -430,7 +470,17 @@ test_unit_roundtrip()
 #
 # Module 19 benchmarks these. The baseline is a 64-32-10 MLP trained by `tools/train_reference_mlp.py`
 # (plain NumPy, seeded) on the TinyDigits training set; its weights ship with the package and load
-# through `load_model`, like any other model. `list_reference_models()` names what is available and
+# through `load_model`, like any other model. Two optimized variants are built from it on demand,
+# deterministically, with the Module 15 and 16 tools:
+#
+# | name | how it is made |
+# |---|---|
+# | `tinydigits_mlp` | shipped weights (`tools/train_reference_mlp.py`, seeded NumPy, Adam) |
+# | `tinydigits_mlp_int8` | `quantize_model(baseline, bits=8)`: per-channel symmetric int8 weights |
+# | `tinydigits_mlp_pruned50` | `magnitude_prune(baseline, sparsity=0.5)` (global), then `fine_tune` for 20 epochs of SGD (lr 0.05, batch 32, seed 0) on the training set, zeros kept at zero |
+#
+# Fine-tuning takes a fraction of a second, so it is not worth shipping a second weights file; the
+# result is cached in memory. `list_reference_models()` names what is available and
 # `load_reference_model(name)` returns a fresh copy each time, so one benchmark's changes never leak
 # into another's model.
 
@@ -439,15 +489,36 @@ test_unit_roundtrip()
 WEIGHTS_DIR = Path(tinytorch.__file__).resolve().parent / "models" / "weights"
 
 
+PRUNE_RECIPE = {"sparsity": 0.5, "scope": "global", "epochs": 20, "lr": 0.05, "batch_size": 32, "seed": 0}
+
+
 def _baseline() -> Layer:
-    model = load_model(WEIGHTS_DIR / "tinydigits_mlp")
-    model.name = "tinydigits_mlp"
-    return model
+    return load_model(WEIGHTS_DIR / "tinydigits_mlp")
+
+
+def _int8() -> Layer:
+    return quantize_model(_baseline(), bits=8)
+
+
+@functools.lru_cache(maxsize=1)
+def _pruned50_cached() -> Layer:
+    pruned = magnitude_prune(_baseline(), sparsity=PRUNE_RECIPE["sparsity"], scope=PRUNE_RECIPE["scope"])
+    x_train, y_train = load_tinydigits().train
+    return fine_tune(pruned, x_train, y_train, epochs=PRUNE_RECIPE["epochs"], lr=PRUNE_RECIPE["lr"],
+                     batch_size=PRUNE_RECIPE["batch_size"], seed=PRUNE_RECIPE["seed"])
+
+
+def _pruned50() -> Layer:
+    return copy.deepcopy(_pruned50_cached())
 
 
 _REFERENCE_MODELS: dict[str, tuple[Callable[[], Layer], str]] = {
     "tinydigits_mlp": (_baseline, "Sequential(Flatten, Linear(64, 32), ReLU, Linear(32, 10)) trained on "
                                   "TinyDigits by tools/train_reference_mlp.py; shipped weights"),
+    "tinydigits_mlp_int8": (_int8, "tinydigits_mlp with per-channel symmetric int8 weights: "
+                                   "quantize_model(baseline, bits=8); built on demand"),
+    "tinydigits_mlp_pruned50": (_pruned50, "tinydigits_mlp with the 50% smallest weights (global) set to zero, "
+                                           f"then fine-tuned: {PRUNE_RECIPE}; built on demand"),
 }
 
 
@@ -477,15 +548,16 @@ def load_reference_model(name: str) -> Layer:
         ValueError: for an unknown name (the message lists the known ones) or a damaged weights file.
     """
     _check_reference_name(name)
-    return _REFERENCE_MODELS[name][0]()
+    model = _REFERENCE_MODELS[name][0]()
+    model.name = name
+    return model
 
 # %% [markdown]
-# How well does the baseline do, and how big is it? Accuracy is measured on the 200 TinyDigits test
-# images; parameter bytes are the real buffer sizes of its arrays.
+# How well does each reference model do, and how big is it? Accuracy is measured on the 200
+# TinyDigits test images; parameter bytes are the real buffer sizes of its arrays (int8 codes count
+# one byte each; the pruned model's zeros still take four bytes each in this dense form).
 
 # %% nbgrader={"grade": false, "grade_id": "models-zoo-demo", "locked": false, "schema_version": 3, "solution": false}
-from tinytorch.datasets.tinydigits import load_tinydigits
-
 _digits = load_tinydigits()
 for _name in list_reference_models():
     _model = load_reference_model(_name)

@@ -10,6 +10,8 @@ import pytest
 from tinytorch.core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
 from tinytorch.core.tensor import Tensor
 from tinytorch.datasets.tinydigits import load_tinydigits
+from tinytorch.optimization.compression import measure_sparsity
+from tinytorch.optimization.quantization import QuantizedLinear, quantize_model
 from tinytorch.models.zoo import (WEIGHTS_DIR, describe_reference_model, list_reference_models,
                                   load_model, load_reference_model, save_model, supported_layer_types)
 
@@ -193,7 +195,7 @@ def test_missing_files(tmp_path):
 
 
 def test_supported_types():
-    assert supported_layer_types() == ["Flatten", "Linear", "ReLU", "Sequential", "Softmax"]
+    assert supported_layer_types() == ["Flatten", "Linear", "QuantizedLinear", "ReLU", "Sequential", "Softmax"]
 
 
 def test_reference_baseline_architecture_accuracy_and_freshness():
@@ -224,3 +226,73 @@ def test_training_script_reproduces_the_shipped_weights_byte_for_byte(tmp_path):
     rebuilt = json.loads((tmp_path / "mlp.json").read_text())
     rebuilt["arrays_file"] = shipped["arrays_file"]
     assert rebuilt == shipped
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+@pytest.mark.parametrize("bias", [True, False])
+def test_quantized_model_roundtrip_keeps_int8_codes_and_outputs(tmp_path, per_channel, bias):
+    model = Sequential(Flatten(), Linear(6, 4, bias=bias, seed=1), ReLU(), Linear(4, 3, seed=2), name="q")
+    quantized = quantize_model(model, bits=8, per_channel=per_channel)
+    save_model(quantized, tmp_path / "q")
+    loaded = load_model(tmp_path / "q")
+    layer = loaded.layers[1]
+    assert isinstance(layer, QuantizedLinear) and layer.weight_q.dtype == np.int8
+    assert layer.scale.shape == ((4,) if per_channel else ())
+    assert (layer.bias is None) == (not bias)
+    x = np.random.default_rng(1).random((3, 2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded(x).data, quantized(x).data)
+    assert sum(p.nbytes for p in loaded.parameters()) == sum(p.nbytes for p in quantized.parameters())
+
+
+def test_quantized_codes_of_another_dtype_are_rejected(tmp_path):
+    save_model(quantize_model(Sequential(Linear(4, 3, seed=1)), bits=8), tmp_path / "q")
+    rewrite_npz(tmp_path / "q", lambda a: a.update({"model.0.weight_q": a["model.0.weight_q"].astype(np.int16)}))
+    with pytest.raises(ValueError, match=r"layer model\.0 \(QuantizedLinear\): .*dtype int16, expected int8"):
+        load_model(tmp_path / "q")
+
+
+def test_quantized_layer_own_checks_are_reported_with_file_and_layer(tmp_path):
+    save_model(quantize_model(Sequential(Linear(4, 3, seed=1)), bits=8), tmp_path / "q")
+    rewrite_npz(tmp_path / "q", lambda a: a.update({"model.0.scale": -a["model.0.scale"]}))
+    with pytest.raises(ValueError, match=r"q\.json: layer model\.0 \(QuantizedLinear\): the layer rejects"):
+        load_model(tmp_path / "q")
+
+
+def _accuracy(model, digits) -> float:
+    return float((model(digits.x_test).data.argmax(axis=-1) == digits.y_test).mean())
+
+
+def test_reference_variants_are_listed_named_and_described():
+    assert list_reference_models() == ["tinydigits_mlp", "tinydigits_mlp_int8", "tinydigits_mlp_pruned50"]
+    for name in list_reference_models():
+        assert load_reference_model(name).name == name
+        assert describe_reference_model(name)
+
+
+def test_int8_reference_is_within_one_point_and_under_30_percent_of_the_bytes():
+    digits = load_tinydigits()
+    base, int8 = load_reference_model("tinydigits_mlp"), load_reference_model("tinydigits_mlp_int8")
+    assert all(isinstance(int8.layers[i], QuantizedLinear) for i in (1, 3))
+    assert _accuracy(int8, digits) >= _accuracy(base, digits) - 0.01
+    assert sum(p.nbytes for p in int8.parameters()) <= 0.30 * sum(p.nbytes for p in base.parameters())
+
+
+def test_pruned_reference_is_half_zeros_within_one_point_deterministic_and_fresh():
+    digits = load_tinydigits()
+    base, pruned = load_reference_model("tinydigits_mlp"), load_reference_model("tinydigits_mlp_pruned50")
+    weights = np.concatenate([pruned.layers[i].weight.data.ravel() for i in (1, 3)])
+    assert abs((weights == 0).mean() - 0.5) < 0.01
+    assert abs(measure_sparsity(pruned) - 0.5) < 0.01
+    assert _accuracy(pruned, digits) >= _accuracy(base, digits) - 0.01
+    pruned.layers[1].weight.data[:] = 1.0
+    again = load_reference_model("tinydigits_mlp_pruned50")
+    assert not np.all(again.layers[1].weight.data == 1.0), "each load is a fresh copy"
+    np.testing.assert_array_equal(again.layers[3].weight.data, load_reference_model("tinydigits_mlp_pruned50").layers[3].weight.data)
+
+
+def test_reference_variants_survive_save_and_load(tmp_path):
+    digits = load_tinydigits()
+    for name in ("tinydigits_mlp_int8", "tinydigits_mlp_pruned50"):
+        model = load_reference_model(name)
+        save_model(model, tmp_path / name)
+        np.testing.assert_array_equal(load_model(tmp_path / name)(digits.x_test).data, model(digits.x_test).data)

@@ -3,6 +3,8 @@
 # %% ../../nbs/17_models/models_dev.ipynb #models-imports
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import io
 import json
@@ -18,10 +20,13 @@ import numpy as np
 import tinytorch
 from ..core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
 from ..core.tensor import Tensor
+from ..datasets.tinydigits import load_tinydigits
+from ..optimization.compression import fine_tune, magnitude_prune
+from ..optimization.quantization import QuantizedLinear, quantize_model
 
 # %% auto #0
-__all__ = ['FORMAT_NAME', 'FORMAT_VERSION', 'CONTAINER_TYPES', 'WEIGHTS_DIR', 'supported_layer_types', 'save_model', 'load_model',
-           'list_reference_models', 'describe_reference_model', 'load_reference_model']
+__all__ = ['FORMAT_NAME', 'FORMAT_VERSION', 'CONTAINER_TYPES', 'WEIGHTS_DIR', 'PRUNE_RECIPE', 'supported_layer_types',
+           'save_model', 'load_model', 'list_reference_models', 'describe_reference_model', 'load_reference_model']
 
 # %% ../../nbs/17_models/models_dev.ipynb #models-codecs
 FORMAT_NAME = "tinytorch-model"
@@ -67,6 +72,28 @@ def _build_linear(args: dict, arrays: dict[str, np.ndarray]) -> Linear:
     return layer
 
 
+def _describe_quantized(layer: QuantizedLinear) -> tuple[dict, dict[str, np.ndarray]]:
+    args = {"in_features": layer.in_features, "out_features": layer.out_features,
+            "per_channel": layer.scale.shape != (), "bias": layer.bias is not None}
+    arrays = {"weight_q": layer.weight_q.data, "scale": layer.scale.data}
+    if layer.bias is not None:
+        arrays["bias"] = layer.bias.data
+    return args, arrays
+
+
+def _expected_quantized(args: dict) -> dict[str, _ArraySpec]:
+    out = args["out_features"]
+    specs = {"weight_q": _ArraySpec((args["in_features"], out), "i", "int8"),
+             "scale": _ArraySpec((out,) if args["per_channel"] else (), "f", "float32")}
+    if args["bias"]:
+        specs["bias"] = _ArraySpec((out,), "f", "float32")
+    return specs
+
+
+def _build_quantized(args: dict, arrays: dict[str, np.ndarray]) -> QuantizedLinear:
+    return QuantizedLinear(arrays["weight_q"], arrays["scale"], arrays.get("bias"))
+
+
 def _stateless(layer_class: type) -> _Codec:
     return _Codec(layer_class, lambda layer: ({}, {}), lambda args: {}, lambda args, arrays: layer_class(), {})
 
@@ -74,6 +101,8 @@ def _stateless(layer_class: type) -> _Codec:
 _CODECS: dict[str, _Codec] = {
     "Linear": _Codec(Linear, _describe_linear, _expected_linear, _build_linear,
                      {"in_features": int, "out_features": int, "bias": bool}),
+    "QuantizedLinear": _Codec(QuantizedLinear, _describe_quantized, _expected_quantized, _build_quantized,
+                              {"in_features": int, "out_features": int, "per_channel": bool, "bias": bool}),
     "ReLU": _stateless(ReLU),
     "Softmax": _stateless(Softmax),
     "Flatten": _stateless(Flatten),
@@ -108,7 +137,7 @@ def _describe(layer, where: str, arrays: dict[str, np.ndarray]) -> dict:
         node["arrays"] = {}
         for array_name, value in layer_arrays.items():
             key = f"{where}.{array_name}"
-            arrays[key] = np.ascontiguousarray(value)
+            arrays[key] = np.asarray(value, order="C")  # not ascontiguousarray: it makes 0-d scales 1-d
             node["arrays"][array_name] = key
     return node
 
@@ -221,7 +250,11 @@ class _Loader:
             self.fail(where, kind, f"unknown layer type {kind!r}; supported: {', '.join(supported_layer_types())}",
                       "save models made only of supported layers, or use a tinytorch version that knows this type")
         self._check_args(where, kind, args, codec.arg_types)
-        return codec.build(args, self._arrays_for(node, args, codec, where))
+        arrays = self._arrays_for(node, args, codec, where)
+        try:
+            return codec.build(args, arrays)
+        except (TypeError, ValueError) as error:  # the layer's own checks, e.g. a negative scale
+            self.fail(where, kind, f"the layer rejects the stored values: {error} (file {self.npz_path})")
 
     def _build_sequential(self, node: dict, args: dict, where: str) -> Sequential:
         children = node.get("layers")
@@ -315,15 +348,36 @@ def load_model(path: str | Path) -> Layer:
 WEIGHTS_DIR = Path(tinytorch.__file__).resolve().parent / "models" / "weights"
 
 
+PRUNE_RECIPE = {"sparsity": 0.5, "scope": "global", "epochs": 20, "lr": 0.05, "batch_size": 32, "seed": 0}
+
+
 def _baseline() -> Layer:
-    model = load_model(WEIGHTS_DIR / "tinydigits_mlp")
-    model.name = "tinydigits_mlp"
-    return model
+    return load_model(WEIGHTS_DIR / "tinydigits_mlp")
+
+
+def _int8() -> Layer:
+    return quantize_model(_baseline(), bits=8)
+
+
+@functools.lru_cache(maxsize=1)
+def _pruned50_cached() -> Layer:
+    pruned = magnitude_prune(_baseline(), sparsity=PRUNE_RECIPE["sparsity"], scope=PRUNE_RECIPE["scope"])
+    x_train, y_train = load_tinydigits().train
+    return fine_tune(pruned, x_train, y_train, epochs=PRUNE_RECIPE["epochs"], lr=PRUNE_RECIPE["lr"],
+                     batch_size=PRUNE_RECIPE["batch_size"], seed=PRUNE_RECIPE["seed"])
+
+
+def _pruned50() -> Layer:
+    return copy.deepcopy(_pruned50_cached())
 
 
 _REFERENCE_MODELS: dict[str, tuple[Callable[[], Layer], str]] = {
     "tinydigits_mlp": (_baseline, "Sequential(Flatten, Linear(64, 32), ReLU, Linear(32, 10)) trained on "
                                   "TinyDigits by tools/train_reference_mlp.py; shipped weights"),
+    "tinydigits_mlp_int8": (_int8, "tinydigits_mlp with per-channel symmetric int8 weights: "
+                                   "quantize_model(baseline, bits=8); built on demand"),
+    "tinydigits_mlp_pruned50": (_pruned50, "tinydigits_mlp with the 50% smallest weights (global) set to zero, "
+                                           f"then fine-tuned: {PRUNE_RECIPE}; built on demand"),
 }
 
 
@@ -353,4 +407,6 @@ def load_reference_model(name: str) -> Layer:
         ValueError: for an unknown name (the message lists the known ones) or a damaged weights file.
     """
     _check_reference_name(name)
-    return _REFERENCE_MODELS[name][0]()
+    model = _REFERENCE_MODELS[name][0]()
+    model.name = name
+    return model
