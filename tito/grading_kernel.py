@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
 
     app = IPKernelApp.instance()
     # Quiet: the kernel's stderr is the grader's, and its TCP notice repeats once per student.
-    app.initialize([*kernel_argv, "--IPKernelApp.log_level=ERROR"])  # writes the connection file and profile: before the guard
+    # initialize() writes the connection file and the IPython profile, so it runs before the guard.
+    app.initialize([*kernel_argv, "--IPKernelApp.log_level=ERROR"])
     sys.addaudithook(WriteGuard([folder], options.allow_subprocesses))
     app.start()
 
