@@ -15,6 +15,7 @@ import re
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -181,6 +182,7 @@ def _grade_all(gradable: list[Submission], course: Path, settings: CourseSetting
             on_student(results[submission.student])
         return results
     context = multiprocessing.get_context(_start_method())
+    orphans: list[Submission] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {pool.submit(_grade_in_worker, course, settings, aid, name, submission): submission
                    for submission in gradable}
@@ -188,11 +190,17 @@ def _grade_all(gradable: list[Submission], course: Path, settings: CourseSetting
             submission = futures[future]
             try:
                 grade = future.result()
-            except Exception as error:  # a worker that died takes only its own student with it
+            except BrokenProcessPool:  # a worker was killed (OOM killer, signal): grade these here
+                orphans.append(submission)
+                continue
+            except Exception as error:  # nbgrader raises many kinds; the other students still get graded
                 grade = StudentGrade(submission.student, "error", flags=list(submission.flags),
-                                     note=f"grader worker failed: {type(error).__name__}: {error}")
+                                     note=f"grading failed: {type(error).__name__}: {error}")
             results[submission.student] = grade
             on_student(grade)
+    for submission in orphans:
+        results[submission.student] = _safe_grade(course, settings, aid, name, submission)
+        on_student(results[submission.student])
     return results
 
 

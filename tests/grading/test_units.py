@@ -120,3 +120,34 @@ def test_grade_refuses_bad_folders_before_grading(tmp_path, capsys):
     assert main(["grade", "01", str(submissions), "--out", str(tmp_path / "o"), "--jobs", "0"]) == 2
     assert main(["grade", "01", str(submissions), "--out", str(tmp_path / "o"), "--cell-timeout", "0"]) == 2
     assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
+
+
+_PARENT_PID: list[int] = []
+_GRADED_IN_PARENT: list[str] = []
+
+
+def _killed_in_worker(course, settings, aid, name, submission):
+    """Stands in for grading: a worker process dies the way the OOM killer would kill it."""
+    import signal
+
+    if os.getpid() != _PARENT_PID[0]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    _GRADED_IN_PARENT.append(submission.student)
+    return StudentGrade(submission.student, "graded", 1.0, 1.0)
+
+
+def test_students_of_a_killed_worker_are_graded_again_in_process(tmp_path, monkeypatch):
+    """A grading worker killed from outside breaks the pool; its students must not be lost."""
+    from tito import grading
+    from tito.submissions import Submission
+
+    _PARENT_PID[:] = [os.getpid()]
+    _GRADED_IN_PARENT.clear()
+    monkeypatch.setattr(grading, "_grade_in_worker", _killed_in_worker)
+    monkeypatch.setattr(grading, "_start_method", lambda: "fork")  # the worker inherits the stand-in
+    seen = []
+    students = [Submission(name, tmp_path) for name in ("a", "b", "c")]
+    results = grading._grade_all(students, tmp_path, CourseSettings(), "x", "x.ipynb", 2, seen.append)
+    assert sorted(results) == ["a", "b", "c"]
+    assert all(g.status == "graded" for g in results.values()), [(g.status, g.note) for g in results.values()]
+    assert sorted(_GRADED_IN_PARENT) == ["a", "b", "c"] and sorted(g.student for g in seen) == ["a", "b", "c"]
