@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
-#   make demo   complete the shipped modules with tito (tests, export, import check), then the benchmark demo
+#   make demo   tito module complete 19 (tests, export, import check, pytest), then the benchmark demo
 #   make test   the whole test suite
 # Both create the virtual environment .venv on first use.
 PYTHON ?= python3
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/tito module complete 01
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/tito module complete 19
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/tito bench demo --out benchmark_results
 
 test: $(STAMP)

@@ -2,8 +2,9 @@
 
 Wall-clock figures on a shared 2-core machine move by tens of percent from run to run; instruction
 counts do not. Each variant below is run `--calls` times in a fresh interpreter under
-`valgrind --tool=callgrind` (one BLAS thread); the count of an empty run (imports, set-up) is
-subtracted and the rest divided by the number of calls. The variants add tinytorch's pieces one at a
+`valgrind --tool=callgrind` (one BLAS thread), and once with zero calls; the difference (so imports
+and set-up, such as building a variant, drop out) is divided by the number of calls, and the same
+figure for an empty function (the loop and the call itself) is subtracted. The variants add tinytorch's pieces one at a
 time to the NumPy forward pass of the reference MLP:
 
     numpy      the six array operations (reshape, matmul, add, maximum, matmul, add)
@@ -11,6 +12,8 @@ time to the NumPy forward pass of the reference MLP:
     wraps      numpy + wrapping each intermediate in a Tensor and unwrapping it
     layers     the four layers' forward methods called in turn (validation, dispatch, wraps)
     model      the Sequential model, as users call it
+    int8       the reference model tinydigits_mlp_int8 (QuantizedLinear layers)
+    pruned50   the reference model tinydigits_mlp_pruned50 (dense Linear layers holding zeros)
 
 Needs valgrind. Run from the repository root:  python bench/inference_breakdown.py [--calls 2000]
 """
@@ -26,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = ("numpy", "check", "wraps", "layers", "model")
+VARIANTS = ("numpy", "check", "wraps", "layers", "model", "int8", "pruned50")
 
 CHILD = """
 import sys
@@ -54,6 +57,9 @@ def wraps():
 variants = {{"empty": lambda: None, "numpy": numpy_pass, "check": lambda: _all_finite(x), "wraps": wraps,
             "layers": lambda: second.forward(relu.forward(first.forward(flatten.forward(x)))),
             "model": lambda: model(x)}}
+if sys.argv[1] in ("int8", "pruned50"):
+    other = load_reference_model("tinydigits_mlp_" + sys.argv[1])
+    variants[sys.argv[1]] = lambda: other(x)
 call = variants[sys.argv[1]]
 for _ in range(int(sys.argv[2])):
     call()
@@ -83,9 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "variant.py"
         script.write_text(CHILD.format(root=str(ROOT)), encoding="utf-8")
-        empty = instructions(script, "empty", args.calls)
-        per_call = {v: (instructions(script, v, args.calls) - empty) / args.calls for v in VARIANTS}
-    print(f"instructions per batch-1 call (callgrind, {args.calls} calls, empty-loop run subtracted)")
+        def count_per_call(variant: str) -> float:
+            return (instructions(script, variant, args.calls) - instructions(script, variant, 0)) / args.calls
+
+        loop = count_per_call("empty")
+        per_call = {v: count_per_call(v) - loop for v in VARIANTS}
+    print(f"instructions per batch-1 call (callgrind, {args.calls} calls; set-up and the empty loop subtracted)")
     for variant in VARIANTS:
         print(f"  {variant:8s} {per_call[variant]:9.0f}   x numpy {per_call[variant] / per_call['numpy']:.2f}")
     return 0

@@ -11,8 +11,18 @@ from .console import fail
 from .project import TitoError
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("tinytorch-benchmarking")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed; pip install -e .)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tito", description="TinyTorch course tool")
+    parser.add_argument("--version", action="version", version=f"tito {_version()}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         importlib.import_module(f"{commands.__name__}.{info.name}").register(subcommands)

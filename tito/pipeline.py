@@ -73,20 +73,29 @@ def _quiet_nbdev_env():
             os.environ["IN_TEST"] = saved
 
 
-def plan_export(module: Module) -> ExportPlan:
-    """Lint, convert and export the module into a scratch tree; return the files it produces."""
+def plan_export(module: Module, notebook=None) -> ExportPlan:
+    """Export the module into a scratch tree; return the files it produces.
+
+    Args:
+        module: the module (its source is linted and converted unless `notebook` is given).
+        notebook: a student's notebook of this module to export instead of the source. Its cells
+            go through the same nbdev export; `nbs/` is left alone (it mirrors the source).
+    """
     from nbdev.export import nb_export  # imported late: it costs ~1 s
 
-    lint_or_raise(module)
     root = module.root
-    notebook = read_module_notebook(module.source)
     nb_rel = module.notebook.relative_to(root)
     plan = ExportPlan(module)
-    plan.files[nb_rel.as_posix()] = notebook_text(notebook)
+    if notebook is None:
+        lint_or_raise(module)
+        text = notebook_text(read_module_notebook(module.source))
+        plan.files[nb_rel.as_posix()] = text
+    else:
+        text = notebook_text(notebook)
     with tempfile.TemporaryDirectory(prefix="tito-export-") as scratch:
         scratch = Path(scratch)
         # Same layout as the project, so nbdev's relative paths in the headers come out the same.
-        write_text_atomic(scratch / nb_rel, plan.files[nb_rel.as_posix()])
+        write_text_atomic(scratch / nb_rel, text)
         lib = scratch / "tinytorch"
         cwd = Path.cwd()
         try:
@@ -100,7 +109,7 @@ def plan_export(module: Module) -> ExportPlan:
         for path in sorted(lib.rglob("*.py")):
             rel = Path("tinytorch") / path.relative_to(lib)
             plan.files[rel.as_posix()] = path.read_text(encoding="utf-8")
-    if len(plan.files) == 1:
+    if not exported_module_names(plan):
         raise TitoError(f"{module.key}: the export produced no package file; mark cells with `#| export`", 1)
     return plan
 

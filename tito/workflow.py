@@ -8,10 +8,13 @@ from .pipeline import (apply_export, exported_module_names, import_check, notebo
 from .progress import record_completion
 from .project import Module, TitoError, discover_modules
 from .runner import run_inline_tests, run_module_pytest
+from .student import check_notebook_matches, run_notebook
+from .validation import read_notebook_or_raise
 
 
-def export_module(module: Module) -> dict:
-    plan = plan_export(module)
+def export_module(module: Module, notebook=None) -> dict:
+    """Export the module source (or a student's `notebook` of it) into tinytorch/, then import-check."""
+    plan = plan_export(module, notebook)
     written = apply_export(plan)
     names = exported_module_names(plan)
     import_check(module.root, names)
@@ -31,8 +34,12 @@ def test_module(module: Module) -> dict:
     return report
 
 
-def complete_module(module: Module, on_step=lambda name, detail: None) -> dict:
-    """test (inline) -> export -> import check -> pytest -> progress. Stops at the first failure."""
+def complete_module(module: Module, on_step=lambda name, detail: None, notebook_path: Path | None = None) -> dict:
+    """test (inline) -> export -> import check -> pytest -> progress. Stops at the first failure.
+
+    With `notebook_path` (a student's notebook of the module), that notebook is run in a kernel
+    instead of the source, and its exported cells are what goes into `tinytorch/`.
+    """
     report = {"module": module.key, "passed": False, "steps": []}
 
     def step(name: str, ok: bool, detail: str) -> bool:
@@ -40,12 +47,21 @@ def complete_module(module: Module, on_step=lambda name, detail: None) -> dict:
         on_step(name, (ok, detail))
         return ok
 
-    inline = run_inline_tests(module)
-    if not step("inline tests", inline.passed, inline.summary()):
+    notebook = None
+    if notebook_path is not None:
+        notebook = read_notebook_or_raise(notebook_path)
+        check_notebook_matches(module, notebook)
+        report["notebook"] = str(Path(notebook_path).resolve())
+        inline = run_notebook(notebook_path, module.root)
+        name = "notebook run"
+    else:
+        inline = run_inline_tests(module)
+        name = "inline tests"
+    if not step(name, inline.passed, inline.summary()):
         report["error"] = inline.summary()
         return report
     try:
-        exported = export_module(module)
+        exported = export_module(module, notebook)
     except TitoError as error:
         step("export + import check", False, str(error))
         report["error"] = str(error)
@@ -60,7 +76,7 @@ def complete_module(module: Module, on_step=lambda name, detail: None) -> dict:
     report["passed"] = True
     record_completion(module.root, module.key, {
         "inline_seconds": round(inline.seconds, 2), "pytest_passed": pytest.passed,
-        "exports": exported["exports"]})
+        "exports": exported["exports"], "notebook": report.get("notebook")})
     step("progress recorded", True, ".tito/progress.json")
     return report
 

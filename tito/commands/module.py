@@ -1,6 +1,8 @@
 """`tito module list|test|export|complete N`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 
 from ..console import err, out, print_json
@@ -23,6 +25,9 @@ def register(subparsers) -> None:
         action = actions.add_parser(name, help=text)
         action.add_argument("module", help="19, 19_benchmarking or benchmarking")
         action.add_argument("--json", action="store_true", help="print JSON for machines")
+        if name == "complete":
+            action.add_argument("--notebook", type=Path, default=None,
+                                help="complete from your own notebook of the module instead of the source")
         action.set_defaults(run=handler)
 
 
@@ -76,7 +81,7 @@ def run_complete(args) -> int:
             mark = "[green]ok[/]  " if ok else "[red]FAIL[/]"
             out.print(f"{mark} {name}: {detail}")
 
-    report = complete_module(module, on_step=show)
+    report = complete_module(module, on_step=show, notebook_path=args.notebook)
     if args.json:
         print_json(report)
     elif report["passed"]:

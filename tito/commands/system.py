@@ -47,11 +47,12 @@ def diagnose() -> list[dict]:
         checks.append({"check": dist, "ok": fits, "found": version,
                        "fix": None if fits else f"pip install '{spec}' (found {version})"})
     checks.append(_kernel_check())
-    alembic = shutil.which("alembic")
+    # tito puts this interpreter's bin/ on PATH for nbgrader itself; alembic must be there.
     venv_bin = Path(sys.executable).parent
-    checks.append({"check": "alembic on PATH (nbgrader gradebook)", "ok": alembic is not None,
-                   "found": alembic or "not on PATH",
-                   "fix": None if alembic else f"export PATH={venv_bin}:$PATH (or activate the venv)"})
+    alembic = shutil.which("alembic", path=str(venv_bin)) or shutil.which("alembic")
+    checks.append({"check": "alembic (nbgrader gradebook)", "ok": alembic is not None,
+                   "found": alembic or f"not in {venv_bin} nor on PATH",
+                   "fix": None if alembic else f"{INSTALL} (alembic comes with nbgrader)"})
     return checks
 
 

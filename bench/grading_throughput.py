@@ -1,0 +1,112 @@
+"""Autograding throughput: 20 submissions of a module, graded by `tito grade` and by nbgrader's CLI.
+
+Run: .venv/bin/python bench/grading_throughput.py [--module 01] [--students 20] [--jobs 1 2] [--no-peer]
+
+Submissions are the module's real release: two in three solved with the source's solutions, the rest
+left untouched (the stub). Each configuration grades them into a fresh folder (release, autograde in a
+kernel, feedback HTML, grades.csv). Printed: submissions per minute (target: at least 30 on 2 cores),
+wall seconds per student, and the peer (the `nbgrader autograde` command over the same course, no
+feedback) as a ratio. The machine is shared, so the load average is printed with the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import nbformat  # noqa: E402
+
+from tito.course import CourseSettings, notebook_name  # noqa: E402
+from tito.grading import grade_module  # noqa: E402
+from tito.pipeline import read_module_notebook  # noqa: E402
+from tito.project import resolve_module  # noqa: E402
+from tito.release import release_module  # noqa: E402
+
+
+def make_submissions(module, folder: Path, students: int) -> None:
+    released = nbformat.read(release_module(module, folder / "_release")["notebook"], as_version=4)
+    source = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source
+              for c in read_module_notebook(module.source).cells}
+    for index in range(students):
+        notebook = copy.deepcopy(released)
+        if index % 3 != 2:  # solved
+            for cell in notebook.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if meta.get("solution"):
+                    cell.source = source[meta["grade_id"]]
+        path = folder / "submissions" / f"student{index:02d}" / notebook_name(module)
+        path.parent.mkdir(parents=True)
+        nbformat.write(notebook, path)
+
+
+def bench_tito(module, submissions: Path, jobs: int) -> tuple[float, list[float], list]:
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as out:
+        start = time.perf_counter()
+        report = grade_module(module, submissions, Path(out), CourseSettings(), jobs=jobs)
+        wall = time.perf_counter() - start
+    return wall, [g["seconds"] for g in report["grades"]], report["grades"]
+
+
+def bench_nbgrader_cli(module, submissions: Path) -> float:
+    """The peer: nbgrader's own command autogrades the same submissions (one process, no feedback)."""
+    with tempfile.TemporaryDirectory(prefix="bench-nbgrader-") as course:
+        course = Path(course)
+        aid = module.key
+        shutil.copytree(submissions.parent / "_release" / aid, course / "source" / aid)
+        # the release has no solutions; nbgrader needs the instructor's source notebook
+        nbformat.write(read_module_notebook(module.source), course / "source" / aid / notebook_name(module))
+        for student in submissions.iterdir():
+            shutil.copytree(student, course / "submitted" / student.name / aid)
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+                   PYTHONPATH=str(ROOT))
+        nbgrader = [sys.executable, "-m", "nbgrader"]
+        common = [f"--CourseDirectory.root={course}", "--log-level=ERROR"]
+        subprocess.run([*nbgrader, "generate_assignment", aid, "--force", *common], cwd=course, env=env,
+                       check=True, capture_output=True)
+        start = time.perf_counter()
+        subprocess.run([*nbgrader, "autograde", aid, "--force", *common], cwd=course, env=env,
+                       check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--module", default="01")
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--no-peer", action="store_true", help="skip the nbgrader CLI comparison")
+    args = parser.parse_args()
+    module = resolve_module(ROOT, args.module)
+    print(f"grading {args.students} submissions of {module.key}; {os.cpu_count()} cores; "
+          f"load average before: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="bench-subs-") as scratch:
+        scratch = Path(scratch)
+        make_submissions(module, scratch, args.students)
+        submissions = scratch / "submissions"
+        for jobs in args.jobs:
+            wall, per_student, grades = bench_tito(module, submissions, jobs)
+            scores = sorted({(g["score"], g["max_score"]) for g in grades})
+            print(f"tito grade --jobs {jobs}: {wall:6.1f} s total, {60 * args.students / wall:5.1f} submissions/min "
+                  f"(target >= 30: {'met' if 60 * args.students / wall >= 30 else 'NOT met'}); per student "
+                  f"median {statistics.median(per_student):.2f} s (autograde + feedback, one kernel); "
+                  f"scores seen {scores}; load average now {os.getloadavg()[0]:.2f}")
+            tito_wall = wall
+        if not args.no_peer:
+            peer = bench_nbgrader_cli(module, submissions)
+            print(f"nbgrader autograde CLI (peer, no feedback, 1 kernel at a time): {peer:6.1f} s, "
+                  f"{60 * args.students / peer:5.1f} submissions/min; tito --jobs {args.jobs[-1]} / peer time "
+                  f"ratio {tito_wall / peer:.2f}")
+
+
+if __name__ == "__main__":
+    main()

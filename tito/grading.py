@@ -1,0 +1,280 @@
+"""`tito grade N SUBMISSIONS --out DIR`: autograde every student, feedback, a grades CSV.
+
+`DIR` is an nbgrader course folder: `source/` and `release/` (generated from the module), `submitted/`
+(copies of the notebooks), `autograded/`, `feedback/<student>/<module_key>/*.html`, `gradebook.db`, and
+`grades.csv`. Scores are read from the gradebook, never from nbgrader's success flags. One student's
+failure is recorded and the next student is graded.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import multiprocessing
+import os
+import re
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .course import CourseSettings, assignment_id, grading_environment, nbgrader_api, notebook_name
+from .fileio import write_text_atomic
+from .project import Module, TitoError
+from .release import describe_release, generate_assignment
+from .submissions import Submission, collect_submissions, student_folders
+
+CSV_FIELDS = ["student", "score", "max_score", "status", "needs_manual_grade", "failed_tests", "flags", "note"]
+
+
+@dataclass
+class StudentGrade:
+    student: str
+    status: str  # graded | skipped | error
+    score: float | None = None
+    max_score: float | None = None
+    failed_tests: list[str] = field(default_factory=list)
+    needs_manual_grade: bool = False  # nbgrader's flag, e.g. for a deleted graded cell
+    flags: list[str] = field(default_factory=list)
+    note: str = ""
+    feedback: str | None = None
+    seconds: float = 0.0
+
+    def csv_row(self) -> dict:
+        return {"student": self.student, "score": "" if self.score is None else f"{self.score:g}",
+                "max_score": "" if self.max_score is None else f"{self.max_score:g}", "status": self.status,
+                "needs_manual_grade": "yes" if self.needs_manual_grade else "no",
+                "failed_tests": ";".join(self.failed_tests), "flags": ";".join(self.flags), "note": self.note}
+
+
+def grades_csv_text(grades: list[StudentGrade]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for grade in grades:
+        writer.writerow(grade.csv_row())
+    return buffer.getvalue()
+
+
+def read_gradebook_scores(db_url: str, aid: str, student: str) -> tuple[float, float, list[str], bool]:
+    """(score, max_score, failed graded cells, needs manual grade) of one submission, from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gradebook:
+        submission = gradebook.find_submission(aid, student)
+        failed = []
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                if grade.max_score and grade.score < grade.max_score:
+                    failed.append(grade.name)
+        return (float(submission.score), float(submission.max_score), sorted(failed),
+                bool(submission.needs_manual_grade))
+
+
+def _fill_scores(grade: StudentGrade, db_url: str, aid: str) -> None:
+    grade.score, grade.max_score, grade.failed_tests, grade.needs_manual_grade = read_gradebook_scores(
+        db_url, aid, grade.student)
+
+
+def _stage_submission(course: Path, aid: str, submission: Submission, name: str) -> None:
+    """Write only the notebook into `submitted/<student>/<aid>/`, replacing any earlier copy."""
+    import nbformat
+
+    folder = course / "submitted" / submission.student / aid
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    released = nbformat.read(course / "release" / aid / name, as_version=4)
+    nbformat.write(submission.staged_notebook(released), folder / name)
+
+
+def _zero_submission(db_url: str, aid: str, student: str) -> None:
+    """A notebook whose grading could not finish scores 0 on every graded cell, in the gradebook.
+
+    This is nbgrader's own rule for a missing notebook; it also clears partial scores that a run
+    stopped half way may have left, so the gradebook stays consistent with grades.csv.
+    """
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes about nbgrader's own objects
+        with Gradebook(db_url) as gradebook:
+            submission = gradebook.update_or_create_submission(aid, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.manual_score = None
+                    grade.needs_manual_grade = False
+            gradebook.db.commit()
+
+
+_EXCEPTION_LINE = re.compile(r"^\s*[A-Za-z_][\w.]*(Error|Exception)\b(: .*)?$")
+_KNOWN_FAILURES = {
+    "DeadKernelError": "the notebook's kernel died (os._exit, a crash, or killed)",
+    "UnresponsiveKernelError": "the notebook's kernel hung and could not be interrupted",
+}
+
+
+def _failure_reason(result: dict) -> str:
+    text = "\n".join(filter(None, [result.get("log"), result.get("error")]))
+    for marker, meaning in _KNOWN_FAILURES.items():
+        if marker in text:
+            return f"grading stopped: {meaning}"
+    causes = [m.group(0).strip() for m in map(_EXCEPTION_LINE.match, text.splitlines())
+              if m and "NbGraderException" not in m.group(0)]
+    return f"grading failed: {(causes[0] if causes else 'no details in the nbgrader log')[:300]}"
+
+
+def _quiet_call(function, *args, **kwargs):
+    """nbgrader's own SQLAlchemy usage emits autoflush warnings that say nothing about the student."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+def grade_one(api, course: Path, db_url: str, aid: str, name: str, submission: Submission) -> StudentGrade:
+    start = time.perf_counter()
+    grade = StudentGrade(submission.student, "graded", flags=list(submission.flags))
+    _stage_submission(course, aid, submission, name)
+    result = _quiet_call(api.autograde, aid, submission.student, force=True, create=True)
+    if not result.get("success"):
+        _zero_submission(db_url, aid, submission.student)
+        grade.status, grade.note = "error", _failure_reason(result) + "; scored 0"
+        _fill_scores(grade, db_url, aid)
+        grade.seconds = time.perf_counter() - start
+        return grade
+    _fill_scores(grade, db_url, aid)
+    feedback = _quiet_call(api.generate_feedback, aid, submission.student, force=True)
+    html = course / "feedback" / submission.student / aid / (Path(name).stem + ".html")
+    if feedback.get("success") and html.is_file():
+        grade.feedback = str(html)
+    else:
+        grade.note = "no feedback: " + _failure_reason(feedback)
+    grade.seconds = time.perf_counter() - start
+    return grade
+
+
+_WORKER_API = {}
+
+
+def _grade_in_worker(course: Path, settings: CourseSettings, aid: str, name: str,
+                     submission: Submission) -> StudentGrade:
+    """One student in a worker process; the API object is built once per worker."""
+    key = (str(course), settings)
+    if key not in _WORKER_API:
+        _WORKER_API[key] = nbgrader_api(course, settings)
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    return grade_one(_WORKER_API[key], course, db_url, aid, name, submission)
+
+
+def _grade_all(gradable: list[Submission], course: Path, settings: CourseSettings, aid: str, name: str,
+               jobs: int, on_student) -> dict[str, StudentGrade]:
+    """Grade every submission, `jobs` kernels at a time; a crashed worker costs one student, not all."""
+    results: dict[str, StudentGrade] = {}
+    if jobs <= 1 or len(gradable) <= 1:
+        for submission in gradable:
+            results[submission.student] = _safe_grade(course, settings, aid, name, submission)
+            on_student(results[submission.student])
+        return results
+    context = multiprocessing.get_context(_start_method())
+    orphans: list[Submission] = []
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_grade_in_worker, course, settings, aid, name, submission): submission
+                   for submission in gradable}
+        for future in as_completed(futures):
+            submission = futures[future]
+            try:
+                grade = future.result()
+            except BrokenProcessPool:  # a worker was killed (OOM killer, signal): grade these here
+                orphans.append(submission)
+                continue
+            except Exception as error:  # nbgrader raises many kinds; the other students still get graded
+                grade = StudentGrade(submission.student, "error", flags=list(submission.flags),
+                                     note=f"grading failed: {type(error).__name__}: {error}")
+            results[submission.student] = grade
+            on_student(grade)
+    for submission in orphans:
+        results[submission.student] = _safe_grade(course, settings, aid, name, submission)
+        on_student(results[submission.student])
+    return results
+
+
+def _start_method() -> str:
+    """fork where it exists: workers inherit the imported nbgrader stack (spawn re-imports it, ~3 s
+    a worker). The forked workers touch nothing the parent's threads (a progress bar) hold."""
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _safe_grade(course, settings, aid, name, submission) -> StudentGrade:
+    try:
+        return _grade_in_worker(course, settings, aid, name, submission)
+    except Exception as error:  # nbgrader raises many kinds; the other students still get graded
+        return StudentGrade(submission.student, "error", flags=list(submission.flags),
+                            note=f"grading failed: {type(error).__name__}: {error}")
+
+
+def default_jobs() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings: CourseSettings | None = None,
+                 jobs: int | None = None, on_start=lambda total: None, on_student=lambda grade: None) -> dict:
+    """Autograde `submissions_dir/<student>/<name>_dev.ipynb` into the course folder `out_dir`.
+
+    Args:
+        module: the module whose release the submissions answer.
+        submissions_dir: one folder per student.
+        out_dir: the nbgrader course folder; created if missing, reused (regraded) if present.
+        settings: limits of the grading kernel; the course defaults if None.
+        jobs: students graded at once (one kernel each); `default_jobs()` if None.
+        on_start: called with the number of students before grading starts (progress bars).
+        on_student: called with each `StudentGrade` as soon as it exists.
+
+    Returns:
+        A dict with the module, the grades (one per student folder, sorted), the paths written, timings.
+    """
+    settings = settings or CourseSettings()
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise TitoError(f"--jobs must be at least 1, got {jobs}", 2)
+    course = Path(out_dir).resolve()
+    submissions_dir = Path(submissions_dir)
+    inputs = submissions_dir.resolve()
+    if inputs in (course, *course.parents) or course in inputs.parents:
+        # nbgrader's folders would be read as students, or its clean-up would delete the originals.
+        raise TitoError(f"--out {out_dir} and the submissions folder {submissions_dir} must not be inside "
+                        "one another; choose an output folder elsewhere", 2)
+    aid, name = assignment_id(module), notebook_name(module)
+    student_folders(submissions_dir, name)  # fail fast, before the release is built
+    start = time.perf_counter()
+    with grading_environment(module.root, settings):
+        import nbformat  # local: importing the notebook stack costs ~1 s that other commands skip
+
+        course.mkdir(parents=True, exist_ok=True)
+        released_path = generate_assignment(module, course, settings)
+        released = nbformat.read(released_path, as_version=4)
+        submissions = collect_submissions(submissions_dir, name, module.key, released)
+        max_score = describe_release(released)["max_score"]
+        on_start(len(submissions))
+        grades: dict[str, StudentGrade] = {}
+        for submission in submissions:
+            if not submission.gradable:
+                grades[submission.student] = StudentGrade(submission.student, "skipped", note=submission.skip_reason)
+                on_student(grades[submission.student])
+        gradable = [s for s in submissions if s.gradable]
+        grades.update(_grade_all(gradable, course, settings, aid, name, jobs, on_student))
+    ordered = [grades[s.student] for s in submissions]
+    for grade in ordered:
+        if grade.max_score is None:
+            grade.max_score = max_score
+    csv_path = course / "grades.csv"
+    write_text_atomic(csv_path, grades_csv_text(ordered))
+    seconds = time.perf_counter() - start
+    return {"module": module.key, "course": str(course), "grades_csv": str(csv_path),
+            "gradebook": f"sqlite:///{course / 'gradebook.db'}", "jobs": jobs, "seconds": round(seconds, 2),
+            "graded": len(gradable), "grades": [asdict(grade) for grade in ordered]}

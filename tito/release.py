@@ -1,0 +1,66 @@
+"""`tito release N`: the student notebook of a module, through nbgrader's generate_assignment.
+
+The module source becomes a notebook (deterministic cell ids), goes into `source/<module_key>/` of a
+scratch nbgrader course, and nbgrader writes `release/<module_key>/` with every solution region replaced
+by the course stub and hidden tests removed. Only the released notebook leaves the scratch folder.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .course import (CODE_STUB, CourseSettings, assignment_id, ensure_gradebook, grading_environment,
+                     nbgrader_api, notebook_name)
+from .fileio import write_text_atomic
+from .pipeline import lint_or_raise, notebook_text, read_module_notebook
+from .project import Module, TitoError
+
+
+def generate_assignment(module: Module, course_root: Path, settings: CourseSettings) -> Path:
+    """Put the module's notebook into `course_root/source/` and generate its release; return its path.
+
+    Must run inside `grading_environment` (nbgrader needs `alembic` on PATH for the gradebook).
+    """
+    lint_or_raise(module)
+    aid = assignment_id(module)
+    source = Path(course_root) / "source" / aid / notebook_name(module)
+    write_text_atomic(source, notebook_text(read_module_notebook(module.source)))
+    ensure_gradebook(course_root)
+    result = nbgrader_api(course_root, settings).generate_assignment(aid, force=True)
+    released = Path(course_root) / "release" / aid / notebook_name(module)
+    if not result.get("success") or not released.is_file():
+        detail = (result.get("error") or result.get("log") or "no details").strip()[-3000:]
+        raise TitoError(f"{module.key}: nbgrader could not generate the student release:\n{detail}\n"
+                        "fix: check the nbgrader metadata of the module's cells (`tito module export "
+                        f"{module.number}` lints them)", 1)
+    return released
+
+
+def describe_release(notebook) -> dict:
+    """What a student gets: the exercises (solution cells), the graded tests and their points."""
+    exercises, tests = [], []
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            exercises.append({"grade_id": meta.get("grade_id"), "cell_type": cell.get("cell_type"),
+                              "stubbed": CODE_STUB.splitlines()[-1] in cell.get("source", "")
+                              or cell.get("cell_type") == "markdown"})
+        if meta.get("grade"):
+            tests.append({"grade_id": meta.get("grade_id"), "points": meta.get("points", 0)})
+    return {"exercises": exercises, "graded_cells": tests,
+            "max_score": sum(float(test["points"]) for test in tests)}
+
+
+def release_module(module: Module, out_dir: Path, settings: CourseSettings | None = None) -> dict:
+    """Write `out_dir/<module_key>/<name>_dev.ipynb`, the student release; return what it holds."""
+    import nbformat
+
+    settings = settings or CourseSettings()
+    target = Path(out_dir) / module.key / notebook_name(module)
+    with tempfile.TemporaryDirectory(prefix="tito-release-") as course, \
+            grading_environment(module.root, settings):
+        released = generate_assignment(module, Path(course), settings)
+        text = released.read_text(encoding="utf-8")
+    write_text_atomic(target, text)
+    summary = describe_release(nbformat.reads(text, as_version=4))
+    return {"module": module.key, "notebook": str(target), **summary}
