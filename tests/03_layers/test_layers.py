@@ -4,6 +4,10 @@ import pytest
 from tinytorch.core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
 from tinytorch.core.tensor import Tensor
 
+# Sequential's finiteness check is one dot product with zeros; an infinite input makes NumPy warn
+# "invalid value" (inf * 0) just before the ValueError these tests expect.
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in dot:RuntimeWarning")
+
 
 def test_linear_matches_numpy_for_batch_and_single_sample():
     layer = Linear(5, 3, seed=7)
@@ -99,3 +103,30 @@ def test_sequential_checks_non_contiguous_inputs():
     x[1, 3] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         Sequential(ReLU())(x[:, ::3])  # a strided view: columns 0 and 3
+
+
+def test_sequential_chains_arrays_and_wraps_only_the_result():
+    model = Sequential(Flatten(), Linear(4, 3, seed=0), ReLU(), Linear(3, 2, seed=1))
+    x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4)
+    out = model(x)
+    assert isinstance(out, Tensor)
+    np.testing.assert_array_equal(out.data, model.forward_array(x))
+    step_by_step = x
+    for layer in model.layers:
+        step_by_step = layer(step_by_step).data
+    np.testing.assert_array_equal(out.data, step_by_step)
+
+
+def test_sequential_accepts_layers_that_override_forward_only_and_plain_objects():
+    class Double(Layer):
+        def forward(self, x):
+            return Tensor(np.asarray(x.data if isinstance(x, Tensor) else x) * 2)
+
+    class Negate:  # not a Layer: only a forward method
+        def forward(self, x):
+            return -np.asarray(x)
+
+    model = Sequential(Double(), Negate())
+    np.testing.assert_array_equal(model(np.ones((1, 3), dtype=np.float32)).data, -2 * np.ones((1, 3)))
+    with pytest.raises(NotImplementedError, match="forward_array"):
+        Sequential(Layer())(np.ones((1, 2), dtype=np.float32))

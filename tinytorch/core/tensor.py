@@ -33,7 +33,9 @@ class Tensor:
     __array_priority__ = 100  # so `ndarray + Tensor` calls Tensor.__radd__
 
     def __init__(self, data, dtype=None):
-        self.data = _as_array(data, dtype)
+        # The common case, an ndarray kept as it is, skips the conversion call: layers create a
+        # Tensor per output, and at batch 1 that overhead is a visible part of an inference.
+        self.data = data if dtype is None and type(data) is np.ndarray else _as_array(data, dtype)
 
     @property
     def shape(self) -> tuple[int, ...]:
