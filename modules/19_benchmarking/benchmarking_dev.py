@@ -1531,11 +1531,13 @@ print(demo.compare_models("memory", input_shape=(1, 8, 8))[["model", "mean", "un
 # - `paired_ratio_median` compares each model with the baseline block by block, round by round. It is
 #   the figure to trust when the machine is shared.
 # - `tinytorch_mlp` and `numpy_mlp` do the same arithmetic; the difference is the framework's per-call
-#   cost (building `Tensor` objects, checking shapes), which dominates at batch 1 for a model this small.
+#   cost (Python calls per layer, `Tensor` objects, checks), which dominates at batch 1 for a model this
+#   small.
 # - All three models make the same predictions, so accuracy is identical and the verdict is "no
 #   detectable difference" (Fisher's test on the counts), as it must be.
-# - Memory: the NumPy functions allocate only their activations; `tinytorch_mlp` allocates a little more
-#   for its `Tensor` wrappers. These are kilobytes: the weights are not counted, they already existed.
+# - Memory: the NumPy functions allocate only their activations; `tinytorch_mlp` allocates slightly
+#   more, for the framework's own objects. These are kilobytes: the weights are not counted, they
+#   already existed before the call.
 
 # %% [markdown]
 # ## 6. From measurements to decisions
