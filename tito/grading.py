@@ -66,7 +66,9 @@ def read_gradebook_scores(db_url: str, aid: str, student: str) -> tuple[float, f
         failed = []
         for notebook in submission.notebooks:
             for grade in notebook.grades:
-                if grade.max_score and grade.score < grade.max_score:
+                # A written answer awaiting the instructor has not failed: it is counted by the
+                # needs_manual_grade column instead.
+                if grade.max_score and grade.score < grade.max_score and not grade.needs_manual_grade:
                     failed.append(grade.name)
         return (float(submission.score), float(submission.max_score), sorted(failed),
                 bool(submission.needs_manual_grade))

@@ -151,3 +151,27 @@ def test_students_of_a_killed_worker_are_graded_again_in_process(tmp_path, monke
     assert sorted(results) == ["a", "b", "c"]
     assert all(g.status == "graded" for g in results.values()), [(g.status, g.note) for g in results.values()]
     assert sorted(_GRADED_IN_PARENT) == ["a", "b", "c"] and sorted(g.student for g in seen) == ["a", "b", "c"]
+
+
+def test_an_answer_awaiting_manual_grading_is_not_a_failed_test(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from tito.grading import read_gradebook_scores
+
+    url = ensure_gradebook(tmp_path)
+    with Gradebook(url) as gradebook:
+        gradebook.add_assignment("a")
+        gradebook.add_notebook("nb", "a")
+        gradebook.add_grade_cell("question", "nb", "a", max_score=2, cell_type="markdown")
+        gradebook.add_grade_cell("tests", "nb", "a", max_score=3, cell_type="code")
+        gradebook.add_student("alice")
+        gradebook.add_submission("a", "alice")
+        answer = gradebook.find_grade("question", "nb", "a", "alice")
+        answer.needs_manual_grade, answer.auto_score = True, None
+        failed_test = gradebook.find_grade("tests", "nb", "a", "alice")
+        failed_test.needs_manual_grade, failed_test.auto_score = False, 0
+        gradebook.db.commit()
+    score, max_score, failed, needs_manual = read_gradebook_scores(url, "a", "alice")
+    assert (score, max_score) == (0.0, 5.0)
+    assert failed == ["tests"], "the written answer awaits the instructor; only the test failed"
+    assert needs_manual is True
