@@ -14,14 +14,16 @@ from .project import TitoError
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _graded_cells(notebook) -> dict[str, dict]:
-    cells = {}
+def _graded_cells(notebook) -> dict[str, list[dict]]:
+    """Graded and locked cells by source, in notebook order. Sources repeat (every unanswered
+    question reads "YOUR ANSWER HERE"), so each source keeps the list of its cells."""
+    cells: dict[str, list[dict]] = {}
     for cell in notebook.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade") or meta.get("locked"):
-            cells[cell.source.strip()] = {"grade_id": meta.get("grade_id", "?"),
-                                          "points": float(meta.get("points", 0) or 0),
-                                          "graded": bool(meta.get("grade"))}
+            cells.setdefault(cell.source.strip(), []).append({
+                "grade_id": meta.get("grade_id", "?"), "points": float(meta.get("points", 0) or 0),
+                "graded": bool(meta.get("grade"))})
     return cells
 
 
@@ -59,12 +61,17 @@ def validate_notebook(path: Path, project_root: Path, settings: CourseSettings |
         changed_types = ", ".join(f"{c['old_type']} -> {c['new_type']}" for c in results["type_changed"])
         raise TitoError(f"{path}: graded cells changed type ({changed_types}); change them back", 1)
 
+    unclaimed = {source: list(infos) for source, infos in cells.items()}
+
     def lookup(source: str) -> dict:
-        return cells.get(source.strip(), {"grade_id": "?", "points": 0.0, "graded": True})
+        # The validator reports cells in notebook order: the k-th report of a source is its k-th cell.
+        infos = unclaimed.get(source.strip())
+        return infos.pop(0) if infos else {"grade_id": "?", "points": 0.0, "graded": True}
 
     failed = [{**lookup(c["source"]), "error": _last_error_line(c.get("raw_error", ""))}
               for c in results.get("failed", [])]
+    unclaimed = {source: list(infos) for source, infos in cells.items()}
     changed = [lookup(c["source"]) for c in results.get("changed", [])]
-    graded = sum(1 for cell in cells.values() if cell["graded"])
+    graded = sum(1 for infos in cells.values() for cell in infos if cell["graded"])
     return {"notebook": str(path), "passed": not failed and not changed, "graded_cells": graded,
             "failed": failed, "changed": changed}

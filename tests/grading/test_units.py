@@ -175,3 +175,25 @@ def test_an_answer_awaiting_manual_grading_is_not_a_failed_test(tmp_path):
     assert (score, max_score) == (0.0, 5.0)
     assert failed == ["tests"], "the written answer awaits the instructor; only the test failed"
     assert needs_manual is True
+
+
+def test_validate_names_each_unanswered_question_even_with_identical_sources(tmp_path, monkeypatch):
+    import nbformat
+    from nbgrader.validator import Validator
+
+    from tito.validation import validate_notebook
+
+    def question(grade_id):
+        cell = nbformat.v4.new_markdown_cell("YOUR ANSWER HERE")
+        cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": False, "points": 2,
+                                     "schema_version": 3, "solution": True, "task": False}
+        return cell
+
+    notebook = nbformat.v4.new_notebook(cells=[question("q1"), question("q2")])
+    path = tmp_path / "answers.ipynb"
+    nbformat.write(notebook, path)
+    unanswered = {"source": "YOUR ANSWER HERE", "error": "You did not provide a response."}
+    monkeypatch.setattr(Validator, "validate", lambda self, filename: {"failed": [unanswered, unanswered]})
+    report = validate_notebook(path, Path(__file__).resolve().parents[2])
+    assert [f["grade_id"] for f in report["failed"]] == ["q1", "q2"]
+    assert report["graded_cells"] == 2 and report["passed"] is False
