@@ -61,17 +61,15 @@ def validate_notebook(path: Path, project_root: Path, settings: CourseSettings |
         changed_types = ", ".join(f"{c['old_type']} -> {c['new_type']}" for c in results["type_changed"])
         raise TitoError(f"{path}: graded cells changed type ({changed_types}); change them back", 1)
 
-    unclaimed = {source: list(infos) for source, infos in cells.items()}
-
-    def lookup(source: str) -> dict:
+    def claim_in_order(reports: list[dict]) -> list[dict]:
         # The validator reports cells in notebook order: the k-th report of a source is its k-th cell.
-        infos = unclaimed.get(source.strip())
-        return infos.pop(0) if infos else {"grade_id": "?", "points": 0.0, "graded": True}
+        unclaimed = {source: list(infos) for source, infos in cells.items()}
+        unknown = {"grade_id": "?", "points": 0.0, "graded": True}
+        return [(unclaimed.get(r["source"].strip()) or [unknown]).pop(0) for r in reports]
 
-    failed = [{**lookup(c["source"]), "error": _last_error_line(c.get("raw_error", ""))}
-              for c in results.get("failed", [])]
-    unclaimed = {source: list(infos) for source, infos in cells.items()}
-    changed = [lookup(c["source"]) for c in results.get("changed", [])]
+    failed = [{**info, "error": _last_error_line(report.get("raw_error", ""))}
+              for info, report in zip(claim_in_order(results.get("failed", [])), results.get("failed", []))]
+    changed = claim_in_order(results.get("changed", []))
     graded = sum(1 for infos in cells.values() for cell in infos if cell["graded"])
     return {"notebook": str(path), "passed": not failed and not changed, "graded_cells": graded,
             "failed": failed, "changed": changed}

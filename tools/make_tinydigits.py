@@ -16,12 +16,12 @@ import argparse
 import hashlib
 import io
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from tito.fileio import write_bytes_atomic
 
 SPLIT_SEED = 20240919
 TRAIN_PER_CLASS = 100
@@ -98,20 +98,6 @@ def provenance(seed: int, sha256: str) -> dict:
     }
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
@@ -127,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         same = on_disk == digest
         print(f"{npz_path}: {'identical' if same else 'DIFFERS'} (rebuilt {digest}, on disk {on_disk})")
         return 0 if same else 1
-    write_atomic(npz_path, data)
+    write_bytes_atomic(npz_path, data)
     meta = json.dumps(provenance(args.seed, digest), indent=2, sort_keys=True) + "\n"
-    write_atomic(args.out_dir / f"{STEM}.json", meta.encode("utf-8"))
+    write_bytes_atomic(args.out_dir / f"{STEM}.json", meta.encode("utf-8"))
     print(f"wrote {npz_path} ({len(data)} bytes, sha256 {digest})")
     return 0
 
