@@ -119,7 +119,8 @@ class _Zygote:
             conn.close()
             return
         pid = os.fork()
-        if pid == 0:
+        if pid == 0:  # the kernel keeps none of the zygote's descriptors
+            self.selector.close()
             self.listener.close()
             for other in self.children.values():
                 other.close()
