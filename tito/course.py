@@ -159,6 +159,8 @@ def grading_environment(project_root: Path, settings: CourseSettings, warm_kerne
     - IN_TEST removed (nbdev exports nothing when it is set);
     - with `warm_kernels`, a kernel zygote (see `tito.kernel_zygote`) that kernels are forked from,
       when its provisioner is installed (the project installed with pip); fresh processes otherwise.
+
+    Yields whether kernels are forked from the zygote.
     """
     from . import kernel_zygote
 
@@ -175,7 +177,7 @@ def grading_environment(project_root: Path, settings: CourseSettings, warm_kerne
             socket_path = stack.enter_context(kernel_zygote.running_zygote(Path(scratch), kernel_env(project_root)))
             os.environ[kernel_zygote.ZYGOTE_ENV] = socket_path
         try:
-            yield
+            yield warm
         finally:
             for key, value in saved.items():
                 if value is None:

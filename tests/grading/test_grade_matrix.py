@@ -101,6 +101,8 @@ def test_every_student_folder_gets_a_row_and_problems_give_exit_1(matrix):
                                    "escaper", "empty", "notjson", "othermodule",
                                    "Jane Doe"}
     assert all(row["max_score"] == "5" for row in matrix["rows"].values())
+    # The matrix runs in kernels forked from the zygote (tito.kernel_zygote), the way `tito grade` runs.
+    assert matrix["report"]["kernels"] == "forked from a warm process"
 
 
 @pytest.mark.parametrize("student, score, status", [
