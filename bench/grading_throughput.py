@@ -57,12 +57,15 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def bench_tito(module, submissions: Path, jobs: int) -> tuple[float, float, list[float], list]:
+def bench_tito(module, submissions: Path, jobs: int) -> tuple[float, float, float, list[float], list]:
+    """Wall and CPU seconds of one `tito grade` run, and the wall seconds before the first student starts."""
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as out:
         cpu, start = cpu_seconds(), time.perf_counter()
-        report = grade_module(module, submissions, Path(out), CourseSettings(), jobs=jobs)
+        setup = []
+        report = grade_module(module, submissions, Path(out), CourseSettings(), jobs=jobs,
+                              on_start=lambda total: setup.append(time.perf_counter() - start))
         wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    return wall, cpu, [g["seconds"] for g in report["grades"]], report["grades"]
+    return wall, cpu, setup[0], [g["seconds"] for g in report["grades"]], report["grades"]
 
 
 def bench_nbgrader_cli(module, submissions: Path) -> float:
@@ -102,12 +105,13 @@ def main() -> None:
         make_submissions(module, scratch, args.students)
         submissions = scratch / "submissions"
         for jobs in args.jobs:
-            wall, cpu, per_student, grades = bench_tito(module, submissions, jobs)
+            wall, cpu, setup, per_student, grades = bench_tito(module, submissions, jobs)
             scores = sorted({(g["score"], g["max_score"]) for g in grades})
             print(f"tito grade --jobs {jobs}: {wall:6.1f} s total, {60 * args.students / wall:5.1f} submissions/min "
                   f"(target >= 30: {'met' if 60 * args.students / wall >= 30 else 'NOT met'}); per student "
                   f"median {statistics.median(per_student):.2f} s (autograde + feedback, one kernel); "
                   f"scores seen {scores}; load average now {os.getloadavg()[0]:.2f}")
+            print(f"  set-up before the first student (release, warm-kernel process): {setup:.1f} s")
             # CPU time does not depend on what else the machine runs: it bounds what 2 idle cores can do.
             print(f"  CPU {cpu:.1f} s in all, {cpu / args.students:.2f} s a student: on {os.cpu_count()} idle cores "
                   f"at most {60 * args.students * os.cpu_count() / cpu:.1f} submissions/min")
