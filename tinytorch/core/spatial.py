@@ -10,7 +10,7 @@ from .layers import Layer
 from .tensor import Tensor
 
 # %% auto #0
-__all__ = ['im2col', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool2d', 'GlobalMaxPool2d']
+__all__ = ['image_batch', 'im2col', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'GlobalAvgPool2d', 'GlobalMaxPool2d']
 
 # %% ../../nbs/09_spatial/spatial_dev.ipynb #spatial-helpers
 def _check_size(name: str, value, low: int) -> int:
@@ -19,8 +19,21 @@ def _check_size(name: str, value, low: int) -> int:
     return int(value)
 
 
-def _as_batch(layer: str, data: np.ndarray, channels: int | None = None) -> tuple[np.ndarray, bool]:
-    """`(N, H, W, C)` from a batch or one `(H, W, C)` sample; True when a batch axis was added."""
+def image_batch(layer: str, data: np.ndarray, channels: int | None = None) -> tuple[np.ndarray, bool]:
+    """Check a channels-last input and return it as a batch.
+
+    Args:
+        layer: the layer's name, for the error messages.
+        data: `(N, H, W, C)` or one `(H, W, C)` image, floating point.
+        channels: the number of channels the layer needs, or None for any.
+
+    Returns:
+        `(batch, added)`: the `(N, H, W, C)` batch, and True when a batch axis was added.
+
+    Raises:
+        ValueError: wrong rank or channel count (the message names the shape and the fix).
+        TypeError: integer or boolean input.
+    """
     if data.ndim not in (3, 4):
         raise ValueError(f"{layer} takes channels-last images (N, H, W, C) or one image (H, W, C); got shape "
                          f"{data.shape}. A grey image needs a channel axis (x[..., None]); an (N, C, H, W) "
@@ -96,7 +109,7 @@ class Conv2d(Layer):
             ValueError: wrong rank, wrong number of channels, or an image smaller than the kernel.
             TypeError: integer or boolean input.
         """
-        batch, added = _as_batch(repr(self), data, self.in_channels)
+        batch, added = image_batch(repr(self), data, self.in_channels)
         # Task 09.1: output size, im2col, one matrix product, bias, reshape to channels-last.
         ### BEGIN SOLUTION
         out_h, out_w, _ = self.output_shape(batch.shape[1:])
@@ -137,7 +150,7 @@ class _Pool2d(Layer):
         return (*_output_hw(repr(self), sample_shape, self.kernel_size, self.stride, 0), sample_shape[2])
 
     def forward_array(self, data: np.ndarray) -> np.ndarray:
-        batch, added = _as_batch(repr(self), data)
+        batch, added = image_batch(repr(self), data)
         self.output_shape(batch.shape[1:])  # checks the image is at least one window
         k, s = self.kernel_size, self.stride
         windows = sliding_window_view(batch, (k, k), axis=(1, 2))[:, ::s, ::s]
@@ -174,7 +187,7 @@ class GlobalAvgPool2d(Layer):
     """The mean over height and width: `(N, H, W, C)` to `(N, C)`."""
 
     def forward_array(self, data: np.ndarray) -> np.ndarray:
-        batch, added = _as_batch("GlobalAvgPool2d", data)
+        batch, added = image_batch("GlobalAvgPool2d", data)
         out = batch.mean(axis=(1, 2))
         return out[0] if added else out
 
@@ -183,6 +196,6 @@ class GlobalMaxPool2d(Layer):
     """The maximum over height and width: `(N, H, W, C)` to `(N, C)`."""
 
     def forward_array(self, data: np.ndarray) -> np.ndarray:
-        batch, added = _as_batch("GlobalMaxPool2d", data)
+        batch, added = image_batch("GlobalMaxPool2d", data)
         out = batch.max(axis=(1, 2))
         return out[0] if added else out
