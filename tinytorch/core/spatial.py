@@ -141,6 +141,10 @@ class Conv2d(Layer):
 class _Pool2d(Layer):
     _reduce = staticmethod(np.max)
 
+    @staticmethod
+    def _combine(slices: list[np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
     def __init__(self, kernel_size: int, stride: int | None = None):
         self.kernel_size = _check_size("kernel_size", kernel_size, 1)
         self.stride = self.kernel_size if stride is None else _check_size("stride", stride, 1)
@@ -153,8 +157,12 @@ class _Pool2d(Layer):
         batch, added = image_batch(repr(self), data)
         self.output_shape(batch.shape[1:])  # checks the image is at least one window
         k, s = self.kernel_size, self.stride
-        windows = sliding_window_view(batch, (k, k), axis=(1, 2))[:, ::s, ::s]
-        out = self._reduce(windows, axis=(-2, -1))
+        if k == s:  # non-overlapping windows: combine k*k strided slices, several times faster than a reduce
+            out_h, out_w = batch.shape[1] // k, batch.shape[2] // k
+            out = self._combine([batch[:, i:i + k * out_h:k, j:j + k * out_w:k] for i in range(k) for j in range(k)])
+        else:
+            windows = sliding_window_view(batch, (k, k), axis=(1, 2))[:, ::s, ::s]
+            out = self._reduce(windows, axis=(-2, -1))
         return out[0] if added else out
 
     def __repr__(self) -> str:
@@ -171,6 +179,13 @@ class MaxPool2d(_Pool2d):
 
     _reduce = staticmethod(np.max)
 
+    @staticmethod
+    def _combine(slices: list[np.ndarray]) -> np.ndarray:
+        out = slices[0].copy()
+        for part in slices[1:]:
+            np.maximum(out, part, out=out)
+        return out
+
 
 class AvgPool2d(_Pool2d):
     """The mean of each `kernel_size x kernel_size` window, per channel (channels last).
@@ -181,6 +196,13 @@ class AvgPool2d(_Pool2d):
     """
 
     _reduce = staticmethod(np.mean)
+
+    @staticmethod
+    def _combine(slices: list[np.ndarray]) -> np.ndarray:
+        out = slices[0].copy()
+        for part in slices[1:]:
+            out += part
+        return out / len(slices)
 
 
 class GlobalAvgPool2d(Layer):
