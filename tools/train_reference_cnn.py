@@ -8,7 +8,7 @@ visual-wake-words composites (1600 images) of the default data seed; their sha25
 weights' metadata, and a test checks it against freshly generated data. The model is written with
 `tinytorch.models.zoo.save_model`, the code users call.
 
-Usage (from the repository root; about a minute and a half on one core):
+Usage (from the repository root; several minutes on one core):
     python tools/train_reference_cnn.py              # writes tinytorch/models/weights/vww_cnn.{npz,json}
     python tools/train_reference_cnn.py --out DIR/stem
 """
