@@ -245,7 +245,8 @@ def test_conv_flops_follow_the_formula_per_layer_and_scale_with_the_batch(batch)
 
 def test_int8_cnn_flops_add_one_scale_multiply_per_output():
     profiler = Profiler()
-    difference = profiler.count_flops(quantize_model(_cnn()), (1, 32, 32, 3)) - profiler.count_flops(_cnn(), (1, 32, 32, 3))
+    shape = (1, 32, 32, 3)
+    difference = profiler.count_flops(quantize_model(_cnn()), shape) - profiler.count_flops(_cnn(), shape)
     assert difference == 8 * 8 * 8 + 4 * 4 * 16 + 2
 
 

@@ -277,7 +277,8 @@ def _cnn() -> Sequential:
 def test_layer_scope_prunes_each_conv_filter_bank_by_its_own_ranking():
     model = _cnn()
     pruned = magnitude_prune(model, sparsity=0.5, scope="layer")
-    pairs = [(a.weight.data, b.weight.data) for a, b in zip(model.layers, pruned.layers) if isinstance(a, (Conv2d, Linear))]
+    pairs = [(a.weight.data, b.weight.data) for a, b in zip(model.layers, pruned.layers)
+             if isinstance(a, (Conv2d, Linear))]
     assert len(pairs) == 3
     for original, w in pairs:
         kept = w != 0
