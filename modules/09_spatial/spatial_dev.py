@@ -234,11 +234,7 @@ test_unit_conv2d()
 # %% nbgrader={"grade": false, "grade_id": "spatial-pooling", "locked": false, "schema_version": 3, "solution": false}
 #| export
 class _Pool2d(Layer):
-    _reduce = staticmethod(np.max)
-
-    @staticmethod
-    def _combine(slices: list[np.ndarray]) -> np.ndarray:
-        raise NotImplementedError
+    """Shared by the two pools; a subclass sets `_reduce` (over window axes) and `_combine` (of k*k slices)."""
 
     def __init__(self, kernel_size: int, stride: int | None = None):
         self.kernel_size = _check_size("kernel_size", kernel_size, 1)

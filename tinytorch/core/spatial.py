@@ -139,11 +139,7 @@ class Conv2d(Layer):
 
 # %% ../../nbs/09_spatial/spatial_dev.ipynb #spatial-pooling
 class _Pool2d(Layer):
-    _reduce = staticmethod(np.max)
-
-    @staticmethod
-    def _combine(slices: list[np.ndarray]) -> np.ndarray:
-        raise NotImplementedError
+    """Shared by the two pools; a subclass sets `_reduce` (over window axes) and `_combine` (of k*k slices)."""
 
     def __init__(self, kernel_size: int, stride: int | None = None):
         self.kernel_size = _check_size("kernel_size", kernel_size, 1)
