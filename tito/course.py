@@ -73,6 +73,8 @@ def nbgrader_config(course_root: Path, settings: CourseSettings):
     config.OverwriteCells.add_missing_cells = False
     # One stray data file in a submission folder must not be copied around or graded.
     config.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+    # Feedback pages colour only the graded and solution cells (see tito.feedback: ~6x faster).
+    config.HTMLExporter.filters = {"highlight_code": "tito.feedback.GradedCellHighlighter"}
     return config
 
 
@@ -116,8 +118,22 @@ def ensure_gradebook(course_root: Path) -> str:
     return url
 
 
-def write_kernelspec(folder: Path, project_root: Path, settings: CourseSettings) -> Path:
-    """A kernelspec `tito-grader` under `folder/kernels/`: our interpreter, the sandbox launcher."""
+def kernel_env(project_root: Path) -> dict[str, str]:
+    """What the grading kernel's environment adds: the project first on the path (its tinytorch), then
+    the folder holding this tito (the kernel launcher); plots without a screen; no bytecode files."""
+    tito_home = str(Path(__file__).resolve().parent.parent)
+    paths = [str(project_root), tito_home, os.environ.get("PYTHONPATH")]
+    return {"PYTHONPATH": os.pathsep.join(dict.fromkeys(filter(None, paths))),
+            "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def write_kernelspec(folder: Path, project_root: Path, settings: CourseSettings,
+                     provisioner: str | None = None) -> Path:
+    """A kernelspec `tito-grader` under `folder/kernels/`: our interpreter, the sandbox launcher.
+
+    `provisioner` names a jupyter_client kernel provisioner (see `tito.kernel_zygote`); None for the
+    default, a subprocess per kernel.
+    """
     spec_dir = Path(folder) / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "tito.grading_kernel",
@@ -125,34 +141,43 @@ def write_kernelspec(folder: Path, project_root: Path, settings: CourseSettings)
     if settings.allow_subprocesses:
         argv.append("--allow-subprocesses")
     argv += ["-f", "{connection_file}"]
-    # The project first (its tinytorch), then the folder holding this tito (the kernel launcher).
-    tito_home = str(Path(__file__).resolve().parent.parent)
-    paths = [str(project_root), tito_home, os.environ.get("PYTHONPATH")]
-    env = {"PYTHONPATH": os.pathsep.join(dict.fromkeys(filter(None, paths))),
-           "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    metadata = {"debugger": False}
+    if provisioner:
+        metadata["kernel_provisioner"] = {"provisioner_name": provisioner}
     spec = {"argv": argv, "display_name": "TinyTorch grader (sandboxed Python)", "language": "python",
-            "env": env, "metadata": {"debugger": False}}
+            "env": kernel_env(project_root), "metadata": metadata}
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
     return spec_dir
 
 
 @contextlib.contextmanager
-def grading_environment(project_root: Path, settings: CourseSettings):
+def grading_environment(project_root: Path, settings: CourseSettings, warm_kernels: bool = False):
     """Set up, for the duration of the block, what nbgrader and the kernel need from the process.
 
     - the venv's `bin/` on PATH: nbgrader runs `alembic` by name when it creates a gradebook;
     - JUPYTER_PATH pointing at a scratch kernelspec for the sandboxed kernel;
-    - IN_TEST removed (nbdev exports nothing when it is set).
+    - IN_TEST removed (nbdev exports nothing when it is set);
+    - with `warm_kernels`, a kernel zygote (see `tito.kernel_zygote`) that kernels are forked from,
+      when its provisioner is installed (the project installed with pip); fresh processes otherwise.
+
+    Yields whether kernels are forked from the zygote.
     """
-    saved = {key: os.environ.get(key) for key in ("PATH", "JUPYTER_PATH", "IN_TEST")}
-    with tempfile.TemporaryDirectory(prefix="tito-kernel-") as scratch:
-        write_kernelspec(Path(scratch), project_root, settings)
+    from . import kernel_zygote
+
+    saved = {key: os.environ.get(key) for key in ("PATH", "JUPYTER_PATH", "IN_TEST", kernel_zygote.ZYGOTE_ENV)}
+    with tempfile.TemporaryDirectory(prefix="tito-kernel-") as scratch, contextlib.ExitStack() as stack:
+        warm = warm_kernels and kernel_zygote.provisioner_installed()
+        write_kernelspec(Path(scratch), project_root, settings,
+                         provisioner=kernel_zygote.PROVISIONER_NAME if warm else None)
         venv_bin = str(Path(sys.executable).parent)
         os.environ["PATH"] = os.pathsep.join(filter(None, [venv_bin, saved["PATH"]]))
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [scratch, saved["JUPYTER_PATH"]]))
         os.environ.pop("IN_TEST", None)
+        if warm:
+            socket_path = stack.enter_context(kernel_zygote.running_zygote(Path(scratch), kernel_env(project_root)))
+            os.environ[kernel_zygote.ZYGOTE_ENV] = socket_path
         try:
-            yield
+            yield warm
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -254,7 +254,7 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
     aid, name = assignment_id(module), notebook_name(module)
     student_folders(submissions_dir, name)  # fail fast, before the release is built
     start = time.perf_counter()
-    with grading_environment(module.root, settings):
+    with grading_environment(module.root, settings, warm_kernels=True) as warm:
         import nbformat  # local: importing the notebook stack costs ~1 s that other commands skip
 
         course.mkdir(parents=True, exist_ok=True)
@@ -279,4 +279,5 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
     seconds = time.perf_counter() - start
     return {"module": module.key, "course": str(course), "grades_csv": str(csv_path),
             "gradebook": f"sqlite:///{course / 'gradebook.db'}", "jobs": jobs, "seconds": round(seconds, 2),
+            "kernels": "forked from a warm process" if warm else "fresh processes",
             "graded": len(gradable), "grades": [asdict(grade) for grade in ordered]}

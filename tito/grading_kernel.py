@@ -102,8 +102,9 @@ def main(argv: list[str] | None = None) -> None:
 
     app = IPKernelApp.instance()
     # Quiet: the kernel's stderr is the grader's, and its TCP notice repeats once per student.
+    # No input history: a grader has no use for it, and it is a database write per cell.
     # initialize() writes the connection file and the IPython profile, so it runs before the guard.
-    app.initialize([*kernel_argv, "--IPKernelApp.log_level=ERROR"])
+    app.initialize([*kernel_argv, "--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"])
     sys.addaudithook(WriteGuard([folder], options.allow_subprocesses))
     app.start()
 

@@ -2683,10 +2683,9 @@ def test_unit_benchmark_suite():
         for heading in ("Benchmark Report", "System Information", "Recommendations", "Pareto Set"):
             assert heading in report
         assert (out / "benchmark_report.md").read_text() == report
-        suite.plot_results()
-        suite.plot_pareto_frontier()
-        assert (out / "benchmark_comparison.png").stat().st_size > 10_000
-        assert (out / "pareto_latency_vs_accuracy.png").exists()
+        # Drawing only (saving the PNGs, and the Pareto plot, are tested in tests/19_benchmarking).
+        figure = suite.plot_results(save_plots=False)
+        assert len(figure.axes) == 4 and not (out / "benchmark_comparison.png").exists()
         try:
             suite.pareto_frontier("speed", "accuracy")
         except ValueError as error:
@@ -2704,7 +2703,8 @@ test_unit_benchmark_suite()
 # %%
 _demo_suite = BenchmarkSuite([load_reference_model(name) for name in ("tinydigits_mlp", "tinydigits_mlp_int8",
                                                                        "tinydigits_mlp_pruned50")],
-                             [_digits.test], progress=False, warmup_runs=2, measurement_runs=5)
+                             [_digits.test], progress=False, warmup_runs=2, measurement_runs=5,
+                             energy_block_seconds=0.01)  # short energy blocks: a quick, noisier estimate
 for _metric, _per_model in _demo_suite.run_full_benchmark().items():
     for _name, _result in _per_model.items():
         _low, _high = display_interval(_result, _metric)

@@ -101,6 +101,8 @@ def test_every_student_folder_gets_a_row_and_problems_give_exit_1(matrix):
                                    "escaper", "empty", "notjson", "othermodule",
                                    "Jane Doe"}
     assert all(row["max_score"] == "5" for row in matrix["rows"].values())
+    # The matrix runs in kernels forked from the zygote (tito.kernel_zygote), the way `tito grade` runs.
+    assert matrix["report"]["kernels"] == "forked from a warm process"
 
 
 @pytest.mark.parametrize("student, score, status", [
@@ -165,7 +167,10 @@ def test_feedback_html_for_every_graded_student(matrix):
     for name, row in matrix["rows"].items():
         html = matrix["out"] / "feedback" / name / "01_tensor" / "tensor_dev.html"
         assert html.is_file() == (row["status"] == "graded"), name
-    assert "NotImplementedError" in (matrix["out"] / "feedback/untouched/01_tensor/tensor_dev.html").read_text()
+    page = (matrix["out"] / "feedback/untouched/01_tensor/tensor_dev.html").read_text()
+    assert "NotImplementedError" in page
+    # tito.feedback: the graded cells are coloured (pygments spans), so the configuration took effect.
+    assert '<span class="k">def</span>' in page
 
 
 def test_nothing_is_written_outside_the_output_folder(matrix):

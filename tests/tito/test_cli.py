@@ -129,6 +129,16 @@ def test_doctor_reports_each_check_as_json(capsys):
     assert all(c["ok"] or c["fix"] for c in report["checks"]), "every missing piece names its fix"
 
 
+def test_doctor_says_whether_grading_kernels_are_warm(capsys, monkeypatch):
+    from tito import kernel_zygote
+
+    for installed in (True, False):
+        monkeypatch.setattr(kernel_zygote, "provisioner_installed", lambda: installed)
+        main(["system", "doctor", "--json"])
+        check = next(c for c in json.loads(capsys.readouterr().out)["checks"] if c["check"].startswith("warm"))
+        assert check["ok"] is installed and (installed or "pip install -e" in check["fix"])
+
+
 def test_console_script_smoke_in_a_subprocess():
     done = subprocess.run([sys.executable, "-m", "tito.main", "module", "list"], cwd=REPO,
                           capture_output=True, text=True, timeout=120)

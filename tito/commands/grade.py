@@ -50,6 +50,7 @@ def run(args) -> int:
         table.add_row(Text(grade["student"]), score, Text(grade["status"], style=color),
                       ", ".join(grade["failed_tests"]), Text(notes))
     out.print(table)
-    out.print(f"{report['graded']} graded, {len(problems)} skipped or failed, in {report['seconds']:.1f} s; "
+    out.print(f"{report['graded']} graded, {len(problems)} skipped or failed, in {report['seconds']:.1f} s "
+              f"({report['jobs']} at a time, kernels {report['kernels']}); "
               f"grades: {report['grades_csv']}; feedback: {Path(report['course']) / 'feedback'}", markup=False)
     return 1 if problems else 0

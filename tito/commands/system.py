@@ -47,6 +47,7 @@ def diagnose() -> list[dict]:
         checks.append({"check": dist, "ok": fits, "found": version,
                        "fix": None if fits else f"pip install '{spec}' (found {version})"})
     checks.append(_kernel_check())
+    checks.append(_warm_kernel_check())
     # tito puts this interpreter's bin/ on PATH for nbgrader itself; alembic must be there.
     venv_bin = Path(sys.executable).parent
     alembic = shutil.which("alembic", path=str(venv_bin)) or shutil.which("alembic")
@@ -65,6 +66,16 @@ def _kernel_check() -> dict:
     found = "python3" in specs
     return {"check": "jupyter kernel python3", "ok": found, "found": specs.get("python3", "none"),
             "fix": None if found else "python -m ipykernel install --sys-prefix"}
+
+
+def _warm_kernel_check() -> dict:
+    """`tito grade` forks kernels from a warm process when its provisioner is registered (an entry point)."""
+    from .. import kernel_zygote
+
+    found = kernel_zygote.provisioner_installed()
+    return {"check": "warm grading kernels (tito grade)", "ok": found,
+            "found": kernel_zygote.PROVISIONER_NAME if found else "provisioner not registered",
+            "fix": None if found else f"{INSTALL}: registers it; without it grading is slower, not different"}
 
 
 def run_doctor(args) -> int:

@@ -1,0 +1,151 @@
+"""Grading kernels forked from the zygote: isolated, limited, guarded and cleaned up like fresh ones."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_client.connect import write_connection_file
+from jupyter_client.manager import start_new_kernel
+
+from tito import kernel_zygote
+from tito.course import KERNEL_NAME, CourseSettings, grading_environment
+
+REPO = Path(__file__).resolve().parents[2]
+SETTINGS = CourseSettings(cell_timeout=10, memory_limit_bytes=1024**3)
+
+
+def run(client, code: str) -> str:
+    """Execute `code`; return its stdout, or the error name and message."""
+    output = []
+
+    def keep(message):
+        content = message["content"]
+        if message["msg_type"] == "stream":
+            output.append(content["text"])
+        elif message["msg_type"] == "error":
+            output.append(f"{content['ename']}: {content['evalue']}")
+
+    client.execute_interactive(code, timeout=30, output_hook=keep)
+    return "".join(output).strip()
+
+
+def gone(pid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def warm(monkeypatch):
+    monkeypatch.delenv(kernel_zygote.ZYGOTE_ENV, raising=False)
+    assert kernel_zygote.provisioner_installed(), "reinstall the project: pip install -e ."
+    with grading_environment(REPO, SETTINGS, warm_kernels=True):
+        yield os.environ[kernel_zygote.ZYGOTE_ENV]
+
+
+def test_a_forked_kernel_is_its_own_sandboxed_process_with_the_libraries_loaded(warm, tmp_path):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(folder))
+    try:
+        assert km.provisioner.__class__.__name__ == "ZygoteProvisioner"
+        facts = json.loads(run(kc, "import os, sys, json, resource\n"
+                               "print(json.dumps({'pid': os.getpid(), 'cwd': os.getcwd(), 'path0': sys.path[0],\n"
+                               "  'preloaded': 'scipy.stats' in sys.modules, 'tmp': os.environ.get('TMPDIR'),\n"
+                               "  'backend': os.environ.get('MPLBACKEND'), 'limit': resource.getrlimit(resource.RLIMIT_AS)[0]}))"))
+        assert facts["pid"] == km.provisioner.pid != os.getpid()
+        assert facts["cwd"] == facts["path0"] == facts["tmp"] == str(folder)
+        assert facts["preloaded"] and facts["backend"] == "Agg"
+        assert facts["limit"] == SETTINGS.memory_limit_bytes
+        assert "PermissionError" in run(kc, f"open({str(tmp_path / 'outside.txt')!r}, 'w')")
+        assert not (tmp_path / "outside.txt").exists()
+        assert run(kc, "open('inside.txt', 'w').write('ok'); print(open('inside.txt').read())") == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert gone(facts["pid"])
+    assert km.provisioner is None or not km.has_kernel
+
+
+def test_each_kernel_gets_fresh_randomness(warm, tmp_path):
+    draws = []
+    for _ in range(2):
+        km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
+        try:
+            draws.append(run(kc, "import numpy as np; print(np.random.random())"))
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    assert draws[0] != draws[1]
+
+
+def test_an_interrupt_reaches_a_forked_kernel(warm, tmp_path):
+    km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
+    try:
+        kc.execute("import time\nwhile True: time.sleep(0.01)")
+        time.sleep(0.5)
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=10)
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+        assert run(kc, "print(6 * 7)") == "42"  # still alive after the interrupt
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_exit_codes_come_back_over_the_socket(warm, tmp_path):
+    km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
+    process = km.provisioner.process
+    kc.stop_channels()
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=10) == -signal.SIGKILL
+    assert process.poll() == -signal.SIGKILL
+    km.cleanup_resources()
+
+
+def test_a_kernel_whose_requester_left_is_killed(warm, tmp_path):
+    connection_file, _ = write_connection_file(str(tmp_path / "kernel.json"))
+    argv = [os.sys.executable, "-m", "tito.grading_kernel", "--memory-limit", str(2**30), "-f", connection_file]
+    process = kernel_zygote.ZygoteKernelProcess(warm, argv, dict(os.environ), str(tmp_path))
+    assert not gone(process.pid, within=0.3)
+    process._conn.close()  # as if the grading worker had died
+    assert gone(process.pid)
+
+
+def test_stopping_the_zygote_stops_its_kernels(tmp_path, monkeypatch):
+    monkeypatch.delenv(kernel_zygote.ZYGOTE_ENV, raising=False)
+    with grading_environment(REPO, SETTINGS, warm_kernels=True):
+        km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
+        pid = km.provisioner.pid
+        kc.stop_channels()
+    assert kernel_zygote.ZYGOTE_ENV not in os.environ
+    assert gone(pid)
+
+
+def test_without_the_installed_provisioner_kernels_are_fresh_processes(tmp_path, monkeypatch):
+    monkeypatch.setattr(kernel_zygote, "provisioner_installed", lambda: False)
+    monkeypatch.delenv(kernel_zygote.ZYGOTE_ENV, raising=False)
+    with grading_environment(REPO, SETTINGS, warm_kernels=True):
+        assert kernel_zygote.ZYGOTE_ENV not in os.environ
+        spec = json.loads(next(Path(p) for p in os.environ["JUPYTER_PATH"].split(os.pathsep))
+                          .joinpath("kernels", KERNEL_NAME, "kernel.json").read_text())
+        assert "kernel_provisioner" not in spec["metadata"]
+
+
+def test_a_zygote_that_cannot_start_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # a tito that fails on import shadows the real one
+    (tmp_path / "tito").mkdir()
+    (tmp_path / "tito" / "__init__.py").write_text("raise ImportError('broken tito')\n")
+    with pytest.raises(RuntimeError, match="exited with code"):
+        with kernel_zygote.running_zygote(tmp_path, {"PYTHONPATH": str(tmp_path)}):
+            pass
+
