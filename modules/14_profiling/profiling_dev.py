@@ -33,6 +33,8 @@
 # (ReLU, Softmax, Flatten) are counted as 0: their work grows with the width, not with `in * out`, and
 # this is the convention most papers use. A layer with parameters can report its own cost through a
 # `flops_per_sample(sample_shape)` method (the quantized and sparse layers of Modules 15 and 16 do).
+# A `Conv2d` (Module 09) does too: one `Linear(k * k * in, out)` per output position, so
+# `H' * W' * (2 * k * k * in * out + out)`; its pools have no parameters and count 0.
 # The first axis of `input_shape` is the batch: `(8, 64)` costs exactly 8 times `(1, 64)`.
 #
 # **Units.** `MB` here is `2**20` bytes (what `tracemalloc` and most memory tools call a megabyte);

@@ -41,8 +41,9 @@ import numpy as np
 import scipy.sparse
 
 from tinytorch.core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
+from tinytorch.core.spatial import Conv2d
 from tinytorch.core.tensor import Tensor
-from tinytorch.optimization.quantization import QuantizedLinear
+from tinytorch.optimization.quantization import QuantizedConv2d, QuantizedLinear
 
 # %% nbgrader={"grade": false, "grade_id": "compression-helpers", "locked": false, "schema_version": 3, "solution": false}
 #| export
@@ -65,27 +66,32 @@ def _check_model(model, function: str) -> None:
         raise TypeError(f"{function} needs a tinytorch Layer such as Sequential, got {type(model).__name__}")
 
 
+_QUANTIZED = (QuantizedLinear, QuantizedConv2d)
+_PRUNABLE = (Linear, QuantizedLinear, Conv2d, QuantizedConv2d)
+
+
 def _weight_magnitudes(layer: Layer) -> np.ndarray:
-    if isinstance(layer, QuantizedLinear):  # compare real magnitudes: scales differ per column
+    if isinstance(layer, _QUANTIZED):  # compare real magnitudes: scales differ per column (per filter)
         return np.abs(layer.dequantized_weight().data)
     return np.abs(layer.weight.data)
 
 
 def _zero_weights(layer: Layer, mask: np.ndarray) -> None:
-    target = layer.weight_q.data if isinstance(layer, QuantizedLinear) else layer.weight.data
+    target = layer.weight_q.data if isinstance(layer, _QUANTIZED) else layer.weight.data
     target[mask] = 0
 
 
 def _prunable_layers(model: Layer) -> list[Layer]:
     layers = []
     for layer in _leaf_layers(model):
-        if isinstance(layer, (Linear, QuantizedLinear)):
+        if isinstance(layer, _PRUNABLE):
             layers.append(layer)
         elif layer.parameters():
             raise TypeError(f"{type(layer).__name__} holds parameters that magnitude pruning does not know; "
-                            "supported: Linear and QuantizedLinear (convert SparseLinear back with to_dense())")
+                            "supported: Linear, Conv2d and their quantized forms (convert SparseLinear back "
+                            "with to_dense())")
     if not layers:
-        raise ValueError("the model has no Linear or QuantizedLinear layer to prune")
+        raise ValueError("the model has no Linear, Conv2d or quantized layer to prune")
     return layers
 
 
@@ -153,6 +159,11 @@ test_unit_smallest_magnitude_mask()
 # so it can be benchmarked next to its pruned versions. `scope="global"` ranks all weights together;
 # `scope="layer"` ranks inside each layer. A `QuantizedLinear` is pruned by the magnitude of the
 # weight its codes stand for (its scales differ per column, so raw codes would be misleading).
+#
+# A `Conv2d` (Module 09) is pruned the same way, weight entry by weight entry (unstructured), and so
+# is a `QuantizedConv2d`. The zeros make the stored weight compressible, but the dense `im2col`
+# product still multiplies by them: pruning a convolution this way saves no time. `to_sparse` and
+# `fine_tune` handle only `Linear` models and refuse a `Conv2d` with a `TypeError`.
 
 # %% nbgrader={"grade": false, "grade_id": "compression-prune", "locked": false, "schema_version": 3, "solution": false}
 #| export
@@ -160,7 +171,8 @@ def magnitude_prune(model: Layer, sparsity: float = 0.5, scope: str = "global") 
     """A new model whose smallest-magnitude weights are set to exactly zero (biases untouched).
 
     Args:
-        model: a `Sequential` (or a single layer) of Linear/QuantizedLinear and parameter-free layers.
+        model: a `Sequential` (or a single layer) of Linear, Conv2d, their quantized forms and
+            parameter-free layers.
         sparsity: the fraction of weights to remove, in [0, 1): `floor(sparsity * n)` weights.
         scope: `"global"` (one ranking over every layer's weights) or `"layer"` (the same fraction per layer).
 
@@ -353,20 +365,20 @@ def sparse_nbytes(model: Layer) -> int:
 
 
 def measure_sparsity(model: Layer) -> float:
-    """The fraction of weight entries that are zero, over all Linear, QuantizedLinear and SparseLinear
-    layers (biases excluded). Raises ValueError for a model without such layers."""
+    """The fraction of weight entries that are zero, over all Linear, Conv2d, their quantized forms and
+    SparseLinear layers (biases excluded). Raises ValueError for a model without such layers."""
     _check_model(model, "measure_sparsity")
     zeros = total = 0
     for layer in _leaf_layers(model):
         if isinstance(layer, SparseLinear):
             total += layer.in_features * layer.out_features
             zeros += layer.in_features * layer.out_features - layer.weight_csr.count_nonzero()
-        elif isinstance(layer, (Linear, QuantizedLinear)):
-            weight = layer.weight_q.data if isinstance(layer, QuantizedLinear) else layer.weight.data
+        elif isinstance(layer, _PRUNABLE):
+            weight = layer.weight_q.data if isinstance(layer, _QUANTIZED) else layer.weight.data
             total += weight.size
             zeros += int(np.count_nonzero(weight == 0))
     if total == 0:
-        raise ValueError("the model has no Linear, QuantizedLinear or SparseLinear layer; sparsity is undefined")
+        raise ValueError("the model has no Linear, Conv2d, quantized or SparseLinear layer; sparsity is undefined")
     return zeros / total
 
 

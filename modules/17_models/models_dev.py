@@ -56,10 +56,11 @@ import numpy as np
 
 import tinytorch
 from tinytorch.core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
+from tinytorch.core.spatial import AvgPool2d, Conv2d, GlobalAvgPool2d, GlobalMaxPool2d, MaxPool2d
 from tinytorch.core.tensor import Tensor
 from tinytorch.datasets.tinydigits import load_tinydigits
 from tinytorch.optimization.compression import fine_tune, magnitude_prune
-from tinytorch.optimization.quantization import QuantizedLinear, quantize_model
+from tinytorch.optimization.quantization import QuantizedConv2d, QuantizedLinear, quantize_model
 
 # %% [markdown]
 # ## A table of known layers
@@ -68,7 +69,9 @@ from tinytorch.optimization.quantization import QuantizedLinear, quantize_model
 # (shape and dtype) a given `args` implies, and how to build the layer back. `Sequential` is the one
 # container; it is handled by the tree walk below. `QuantizedLinear` (Module 15) stores its int8
 # codes and float32 scales as they are, so a saved INT8 model stays a quarter of the size. Pruned
-# models need nothing special: they are `Linear` layers whose weights hold zeros.
+# models need nothing special: they are `Linear` layers whose weights hold zeros. The spatial layers
+# of Module 09 (`Conv2d`, `QuantizedConv2d`, the pools) are stored the same way; a convolution's
+# `padding` is the one argument that may be 0.
 
 # %% nbgrader={"grade": false, "grade_id": "models-codecs", "locked": false, "schema_version": 3, "solution": false}
 #| export
@@ -137,6 +140,73 @@ def _build_quantized(args: dict, arrays: dict[str, np.ndarray]) -> QuantizedLine
     return QuantizedLinear(arrays["weight_q"], arrays["scale"], arrays.get("bias"))
 
 
+def _conv_args(layer) -> dict:
+    return {"in_channels": layer.in_channels, "out_channels": layer.out_channels, "kernel_size": layer.kernel_size,
+            "stride": layer.stride, "padding": layer.padding, "bias": layer.bias is not None}
+
+
+def _describe_conv(layer: Conv2d) -> tuple[dict, dict[str, np.ndarray]]:
+    arrays = {"weight": layer.weight.data}
+    if layer.bias is not None:
+        arrays["bias"] = layer.bias.data
+    return _conv_args(layer), arrays
+
+
+def _conv_weight_shape(args: dict) -> tuple[int, int, int, int]:
+    return (args["kernel_size"], args["kernel_size"], args["in_channels"], args["out_channels"])
+
+
+def _expected_conv(args: dict) -> dict[str, _ArraySpec]:
+    specs = {"weight": _ArraySpec(_conv_weight_shape(args), "f")}
+    if args["bias"]:
+        specs["bias"] = _ArraySpec((args["out_channels"],), "f")
+    return specs
+
+
+def _build_conv(args: dict, arrays: dict[str, np.ndarray]) -> Conv2d:
+    layer = Conv2d(args["in_channels"], args["out_channels"], args["kernel_size"], stride=args["stride"],
+                   padding=args["padding"], bias=args["bias"])
+    layer.weight = Tensor(arrays["weight"])
+    if args["bias"]:
+        layer.bias = Tensor(arrays["bias"])
+    return layer
+
+
+def _describe_quantized_conv(layer: QuantizedConv2d) -> tuple[dict, dict[str, np.ndarray]]:
+    arrays = {"weight_q": layer.weight_q.data, "scale": layer.scale.data}
+    if layer.bias is not None:
+        arrays["bias"] = layer.bias.data
+    return {**_conv_args(layer), "per_channel": layer.per_channel}, arrays
+
+
+def _expected_quantized_conv(args: dict) -> dict[str, _ArraySpec]:
+    out = args["out_channels"]
+    specs = {"weight_q": _ArraySpec(_conv_weight_shape(args), "i", "int8"),
+             "scale": _ArraySpec((out,) if args["per_channel"] else (), "f", "float32")}
+    if args["bias"]:
+        specs["bias"] = _ArraySpec((out,), "f", "float32")
+    return specs
+
+
+def _build_quantized_conv(args: dict, arrays: dict[str, np.ndarray]) -> QuantizedConv2d:
+    return QuantizedConv2d(arrays["weight_q"], arrays["scale"], arrays.get("bias"), stride=args["stride"],
+                           padding=args["padding"])
+
+
+def _pool_codec(layer_class: type) -> _Codec:
+    return _Codec(layer_class, lambda layer: ({"kernel_size": layer.kernel_size, "stride": layer.stride}, {}),
+                  lambda args: {}, lambda args, arrays: layer_class(args["kernel_size"], args["stride"]),
+                  {"kernel_size": int, "stride": int})
+
+
+class _NonNegativeInt:
+    """Marks an argument that is an int >= 0 (a plain `int` in an `arg_types` table means >= 1)."""
+
+
+_CONV_ARG_TYPES = {"in_channels": int, "out_channels": int, "kernel_size": int, "stride": int,
+                   "padding": _NonNegativeInt, "bias": bool}
+
+
 def _stateless(layer_class: type) -> _Codec:
     return _Codec(layer_class, lambda layer: ({}, {}), lambda args: {}, lambda args, arrays: layer_class(), {})
 
@@ -146,6 +216,13 @@ _CODECS: dict[str, _Codec] = {
                      {"in_features": int, "out_features": int, "bias": bool}),
     "QuantizedLinear": _Codec(QuantizedLinear, _describe_quantized, _expected_quantized, _build_quantized,
                               {"in_features": int, "out_features": int, "per_channel": bool, "bias": bool}),
+    "Conv2d": _Codec(Conv2d, _describe_conv, _expected_conv, _build_conv, _CONV_ARG_TYPES),
+    "QuantizedConv2d": _Codec(QuantizedConv2d, _describe_quantized_conv, _expected_quantized_conv,
+                              _build_quantized_conv, {**_CONV_ARG_TYPES, "per_channel": bool}),
+    "MaxPool2d": _pool_codec(MaxPool2d),
+    "AvgPool2d": _pool_codec(AvgPool2d),
+    "GlobalAvgPool2d": _stateless(GlobalAvgPool2d),
+    "GlobalMaxPool2d": _stateless(GlobalMaxPool2d),
     "ReLU": _stateless(ReLU),
     "Softmax": _stateless(Softmax),
     "Flatten": _stateless(Flatten),
@@ -370,7 +447,10 @@ class _Loader:
         for arg, wanted in arg_types.items():
             value = args[arg]
             # bool is a subclass of int in Python: keep `true` from passing as a size and 1 as a flag.
-            if type(value) is not wanted or (wanted is int and value < 1):
+            if wanted is _NonNegativeInt:
+                if type(value) is not int or value < 0:
+                    self.fail(where, kind, f"arg {arg}={value!r} must be a non-negative int")
+            elif type(value) is not wanted or (wanted is int and value < 1):
                 self.fail(where, kind, f"arg {arg}={value!r} must be a {'positive ' if wanted is int else ''}"
                                        f"{wanted.__name__}")
 

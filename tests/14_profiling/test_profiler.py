@@ -219,3 +219,47 @@ def test_memory_of_a_plain_callable_reports_the_peak_and_says_why_sizes_are_miss
     assert memory["parameter_memory_mb"] is None and memory["model_size_mb"] is None
     assert "parameters()" in memory["unavailable"]["parameter_memory_mb"]
     assert Profiler().measure_memory(_mlp(), (1, 64))["unavailable"] == {}
+
+
+# --- convolutional models (Module 09) ------------------------------------------------------------
+
+from tinytorch.core.spatial import AvgPool2d, Conv2d, GlobalMaxPool2d  # noqa: E402
+
+
+def _cnn() -> Sequential:
+    return Sequential(AvgPool2d(2), Conv2d(3, 8, 3, stride=2, padding=1, seed=0), ReLU(),
+                      Conv2d(8, 16, 3, stride=2, padding=1, bias=False, seed=1), ReLU(), GlobalMaxPool2d(),
+                      Linear(16, 2, seed=2))
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_conv_flops_follow_the_formula_per_layer_and_scale_with_the_batch(batch):
+    rows = Profiler().layer_flops_table(_cnn(), (batch, 32, 32, 3))
+    assert [row["sample_shape"] for row in rows[:4]] == [(32, 32, 3), (16, 16, 3), (8, 8, 8), (8, 8, 8)]
+    # conv 1: 16x16 input, stride 2, padding 1 -> 8x8 positions; conv 2 -> 4x4 positions, no bias.
+    conv1 = 8 * 8 * (2 * 3 * 3 * 3 * 8 + 8)
+    conv2 = 4 * 4 * (2 * 3 * 3 * 8 * 16)
+    assert [row["flops"] for row in rows] == [0, batch * conv1, 0, batch * conv2, 0, 0, batch * (2 * 16 * 2 + 2)]
+    assert Profiler().count_flops(_cnn(), (batch, 32, 32, 3)) == batch * (conv1 + conv2 + 66)
+
+
+def test_int8_cnn_flops_add_one_scale_multiply_per_output():
+    profiler = Profiler()
+    shape = (1, 32, 32, 3)
+    difference = profiler.count_flops(quantize_model(_cnn()), shape) - profiler.count_flops(_cnn(), shape)
+    assert difference == 8 * 8 * 8 + 4 * 4 * 16 + 2
+
+
+def test_conv_flops_with_the_wrong_channels_name_the_shape():
+    with pytest.raises(ValueError, match=r"shape \(H, W, 3\), got \(16, 16, 4\)"):
+        Profiler().count_flops(_cnn(), (1, 32, 32, 4))
+
+
+def test_memory_of_a_cnn_counts_its_parameters_and_its_im2col_peak():
+    model = _cnn()
+    memory = Profiler().measure_memory(model, (4, 32, 32, 3))
+    assert memory["parameter_bytes"] == 4 * (3 * 3 * 3 * 8 + 8 + 3 * 3 * 8 * 16 + 16 * 2 + 2)
+    int8 = Profiler().measure_memory(quantize_model(model), (4, 32, 32, 3))
+    assert int8["parameter_bytes"] < memory["parameter_bytes"] / 2
+    im2col_bytes = 4 * 8 * 8 * (3 * 3 * 3) * 4  # the first convolution's columns, float32
+    assert memory["peak_bytes"] >= im2col_bytes

@@ -185,3 +185,65 @@ def test_quantization_law_codes_in_range_and_error_within_half_a_step(w, per_cha
     error = np.abs(codes.astype(np.float64) * step - w.astype(np.float64))
     assert (error <= step / 2 * (1 + 1e-5) + 1e-30).all()
     assert ((w == 0) <= (codes == 0)).all(), "zero weights map to zero codes"
+
+
+# --- Conv2d (Module 09): per-filter int8 scales -------------------------------------------------
+
+from tinytorch.core.spatial import Conv2d, GlobalMaxPool2d, MaxPool2d  # noqa: E402
+from tinytorch.optimization.quantization import QuantizedConv2d  # noqa: E402
+
+
+def _cnn(seed: int = 0) -> Sequential:
+    return Sequential(Conv2d(3, 6, 3, stride=2, padding=1, seed=seed), ReLU(), MaxPool2d(2),
+                      Conv2d(6, 8, 3, padding=1, seed=seed + 1), ReLU(), GlobalMaxPool2d(), Linear(8, 2, seed=seed + 2),
+                      name="cnn")
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_quantized_conv2d_equals_a_conv_with_the_dequantized_weight(per_channel):
+    conv = Conv2d(4, 5, 3, stride=2, padding=1, seed=3)
+    conv.bias = Tensor(np.linspace(-1, 1, 5, dtype=np.float32))
+    layer = QuantizedConv2d.from_conv2d(conv, per_channel=per_channel)
+    assert layer.weight_q.dtype == np.int8 and layer.scale.shape == ((5,) if per_channel else ())
+    dequantized = Conv2d(4, 5, 3, stride=2, padding=1)
+    dequantized.weight, dequantized.bias = layer.dequantized_weight(), conv.bias
+    x = _inputs((3, 11, 10, 4), seed=4)
+    np.testing.assert_allclose(layer(x).data, dequantized(x).data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer(x[0]).data, layer(x).data[0], rtol=1e-6)
+
+
+def test_conv_scales_are_per_filter_so_a_small_filter_keeps_its_precision():
+    conv = Conv2d(2, 2, 3, bias=False, seed=0)
+    conv.weight.data[..., 1] *= 1e-3  # one filter a thousand times smaller than the other
+    per_filter = QuantizedConv2d.from_conv2d(conv).dequantized_weight().data
+    per_tensor = QuantizedConv2d.from_conv2d(conv, per_channel=False).dequantized_weight().data
+    small = conv.weight.data[..., 1]
+    assert np.abs(per_filter[..., 1] - small).max() <= np.abs(small).max() / 254 + 1e-9
+    assert np.count_nonzero(per_tensor[..., 1]) == 0, "per tensor, the small filter rounds to zero"
+
+
+def test_quantize_model_handles_a_cnn_and_keeps_predictions():
+    model = _cnn()
+    quantized = quantize_model(model)
+    kinds = [type(layer).__name__ for layer in quantized.layers]
+    assert kinds == ["QuantizedConv2d", "ReLU", "MaxPool2d", "QuantizedConv2d", "ReLU", "GlobalMaxPool2d",
+                     "QuantizedLinear"]
+    assert isinstance(model.layers[0], Conv2d) and quantized.name == "cnn_int8"
+    x = _inputs((8, 16, 16, 3), seed=5)
+    np.testing.assert_allclose(quantized(x).data, model(x).data, atol=0.05)
+    float_bytes = sum(p.nbytes for p in model.parameters())
+    assert sum(p.nbytes for p in quantized.parameters()) < 0.4 * float_bytes
+
+
+def test_quantized_conv2d_flops_and_bad_input():
+    layer = QuantizedConv2d.from_conv2d(Conv2d(3, 4, 3, padding=1, seed=0))
+    conv_flops = Conv2d(3, 4, 3, padding=1).flops_per_sample((5, 5, 3))
+    assert layer.flops_per_sample((5, 5, 3)) == conv_flops + 5 * 5 * 4  # one scale multiply per output
+    with pytest.raises(ValueError, match="expects 3 channels"):
+        layer(np.ones((1, 3, 5, 5), dtype=np.float32))
+    with pytest.raises(TypeError, match="from_conv2d"):
+        QuantizedConv2d(np.zeros((3, 3, 3, 4), dtype=np.float32), np.ones(4, dtype=np.float32))
+    with pytest.raises(ValueError, match="scale must have shape"):
+        QuantizedConv2d(np.zeros((3, 3, 3, 4), dtype=np.int8), np.ones(3, dtype=np.float32))
+    with pytest.raises(TypeError, match="Conv2d"):
+        QuantizedConv2d.from_conv2d(Linear(3, 4))

@@ -261,3 +261,62 @@ def test_mask_law_exact_count_and_smallest_first_even_with_ties(values, sparsity
     assert mask.sum() == int(np.floor(sparsity * values.size))
     if 0 < mask.sum() < values.size:
         assert values[mask].max() <= values[~mask].min()
+
+
+# --- Conv2d (Module 09): unstructured pruning of filters; the CSR and fine-tuning paths refuse it --
+
+from tinytorch.core.spatial import Conv2d, GlobalMaxPool2d  # noqa: E402
+from tinytorch.optimization.quantization import quantize_model as _quantize  # noqa: E402
+
+
+def _cnn() -> Sequential:
+    return Sequential(Conv2d(3, 4, 3, padding=1, seed=0), ReLU(), Conv2d(4, 6, 3, stride=2, seed=1), ReLU(),
+                      GlobalMaxPool2d(), Linear(6, 2, seed=2), name="cnn")
+
+
+def test_layer_scope_prunes_each_conv_filter_bank_by_its_own_ranking():
+    model = _cnn()
+    pruned = magnitude_prune(model, sparsity=0.5, scope="layer")
+    pairs = [(a.weight.data, b.weight.data) for a, b in zip(model.layers, pruned.layers)
+             if isinstance(a, (Conv2d, Linear))]
+    assert len(pairs) == 3
+    for original, w in pairs:
+        kept = w != 0
+        assert int((~kept).sum()) == original.size // 2
+        np.testing.assert_array_equal(w[kept], original[kept])
+        assert np.abs(original[~kept]).max() <= np.abs(original[kept]).min()
+    assert measure_sparsity(pruned) == pytest.approx(0.5, abs=0.01)
+    assert pruned.name == "cnn_pruned50" and measure_sparsity(model) == 0.0
+
+
+def test_global_conv_pruning_removes_exactly_the_smallest_magnitudes():
+    model = _cnn()
+    everything = np.concatenate([layer.weight.data.ravel() for layer in model.layers
+                                 if isinstance(layer, (Conv2d, Linear))])
+    pruned = magnitude_prune(model, sparsity=0.3)
+    remaining = np.concatenate([layer.weight.data.ravel() for layer in pruned.layers
+                                if isinstance(layer, (Conv2d, Linear))])
+    removed = everything[remaining == 0]
+    assert removed.size == int(0.3 * everything.size)
+    assert np.abs(removed).max() <= np.abs(everything[remaining != 0]).min()
+
+
+def test_pruning_a_quantized_cnn_uses_real_magnitudes_and_keeps_predictions_close():
+    model = _cnn()
+    quantized = _quantize(model)
+    pruned = magnitude_prune(quantized, sparsity=0.2)
+    total = sum(layer.weight_q.size for layer in pruned.layers if hasattr(layer, "weight_q"))
+    assert measure_sparsity(pruned) == int(0.2 * total) / total  # floor(sparsity * n) codes, none zero before
+    x = np.random.default_rng(0).random((4, 9, 9, 3), dtype=np.float32)
+    assert pruned(x).data.shape == (4, 2)
+    np.testing.assert_array_equal(pruned.layers[0].scale.data, quantized.layers[0].scale.data)
+
+
+def test_sparse_and_fine_tune_paths_refuse_conv_layers_with_a_clear_error():
+    with pytest.raises(TypeError, match="Conv2d"):
+        to_sparse(_cnn())
+    with pytest.raises(TypeError, match="Conv2d"):
+        sparse_nbytes(_cnn())
+    x = np.random.default_rng(0).random((4, 9, 9, 3), dtype=np.float32)
+    with pytest.raises(TypeError, match="Conv2d"):
+        fine_tune(_cnn(), x, np.array([0, 1, 0, 1]), epochs=1)

@@ -111,7 +111,7 @@ def test_unknown_layer_type_names_file_layer_and_fix(tmp_path):
     rewrite_json(tmp_path / "m", lambda d: d["model"]["layers"][2].update(type="os.system"))
     with pytest.raises(ValueError, match=r"m\.json: layer model\.2 \(os\.system\): unknown layer type") as info:
         load_model(tmp_path / "m")
-    assert "supported: Flatten, Linear" in str(info.value)
+    assert "supported: AvgPool2d, Conv2d, Flatten" in str(info.value) and ", Linear," in str(info.value)
 
 
 def test_missing_array_names_file_layer_and_fix(tmp_path):
@@ -195,7 +195,9 @@ def test_missing_files(tmp_path):
 
 
 def test_supported_types():
-    assert supported_layer_types() == ["Flatten", "Linear", "QuantizedLinear", "ReLU", "Sequential", "Softmax"]
+    assert supported_layer_types() == ["AvgPool2d", "Conv2d", "Flatten", "GlobalAvgPool2d", "GlobalMaxPool2d",
+                                       "Linear", "MaxPool2d", "QuantizedConv2d", "QuantizedLinear", "ReLU",
+                                       "Sequential", "Softmax"]
 
 
 def test_reference_baseline_architecture_accuracy_and_freshness():
@@ -296,3 +298,55 @@ def test_reference_variants_survive_save_and_load(tmp_path):
         model = load_reference_model(name)
         save_model(model, tmp_path / name)
         np.testing.assert_array_equal(load_model(tmp_path / name)(digits.x_test).data, model(digits.x_test).data)
+
+
+# --- spatial layers (Module 09) ------------------------------------------------------------------
+
+from tinytorch.core.spatial import AvgPool2d, Conv2d, GlobalAvgPool2d, GlobalMaxPool2d, MaxPool2d  # noqa: E402
+from tinytorch.optimization.compression import magnitude_prune  # noqa: E402
+from tinytorch.optimization.quantization import QuantizedConv2d  # noqa: E402
+
+
+def small_cnn() -> Sequential:
+    conv = Conv2d(3, 4, 3, stride=2, padding=1, seed=1)
+    conv.bias = Tensor(np.linspace(-0.5, 0.5, 4, dtype=np.float32))
+    return Sequential(AvgPool2d(2), conv, ReLU(), MaxPool2d(2, stride=1), Conv2d(4, 5, 2, bias=False, seed=2),
+                      ReLU(), Sequential(GlobalMaxPool2d()), Linear(5, 2, seed=3), name="cnn")
+
+
+@pytest.mark.parametrize("variant", ["float", "int8", "int8_per_tensor", "pruned"])
+def test_cnn_roundtrip_is_bit_exact_for_every_variant(tmp_path, variant):
+    model = small_cnn()
+    model = {"float": lambda m: m, "int8": quantize_model, "pruned": lambda m: magnitude_prune(m, 0.5),
+             "int8_per_tensor": lambda m: quantize_model(m, per_channel=False)}[variant](model)
+    save_model(model, tmp_path / "cnn")
+    loaded = load_model(tmp_path / "cnn")
+    assert [repr(layer) for layer in loaded.layers] == [repr(layer) for layer in model.layers]
+    x = np.random.default_rng(0).random((3, 20, 20, 3), dtype=np.float32)
+    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    for a, b in zip(loaded.parameters(), model.parameters()):
+        assert a.dtype == b.dtype and a.shape == b.shape
+    if variant.startswith("int8"):
+        assert isinstance(loaded.layers[1], QuantizedConv2d) and loaded.layers[1].weight_q.dtype == np.int8
+
+
+def test_cnn_architecture_json_names_the_spatial_args(tmp_path):
+    save_model(Sequential(Conv2d(3, 2, 5, padding=0), GlobalAvgPool2d(), AvgPool2d(3)), tmp_path / "m")
+    layers = json.loads((tmp_path / "m.json").read_text())["model"]["layers"]
+    assert layers[0]["args"] == {"in_channels": 3, "out_channels": 2, "kernel_size": 5, "stride": 1, "padding": 0,
+                                 "bias": True}
+    assert layers[1] == {"type": "GlobalAvgPool2d", "args": {}}
+    assert layers[2]["args"] == {"kernel_size": 3, "stride": 3}
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"padding": -1}, "padding=-1 must be a non-negative int"),
+    ({"padding": True}, "padding=True must be a non-negative int"),
+    ({"stride": 0}, "stride=0 must be a positive int"),
+    ({"kernel_size": 5}, r"shape \(3, 3, 3, 4\), but the architecture implies \(5, 5, 3, 4\)"),
+])
+def test_bad_conv_args_are_rejected(tmp_path, args, message):
+    save_model(small_cnn(), tmp_path / "m")
+    rewrite_json(tmp_path / "m", lambda d: d["model"]["layers"][1]["args"].update(args))
+    with pytest.raises(ValueError, match=message):
+        load_model(tmp_path / "m")

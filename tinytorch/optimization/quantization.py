@@ -8,10 +8,11 @@ import copy
 import numpy as np
 
 from ..core.layers import Layer, Linear, Sequential
+from ..core.spatial import Conv2d, image_batch, im2col
 from ..core.tensor import Tensor
 
 # %% auto #0
-__all__ = ['INT8_MAX', 'SUPPORTED_BITS', 'symmetric_quantize', 'QuantizedLinear', 'quantize_model']
+__all__ = ['INT8_MAX', 'SUPPORTED_BITS', 'symmetric_quantize', 'QuantizedLinear', 'QuantizedConv2d', 'quantize_model']
 
 # %% ../../nbs/15_quantization/quantization_dev.ipynb #quantization-constants
 INT8_MAX = 127  # symmetric range [-127, 127]: zero maps to zero and +max/-max are both exact
@@ -137,26 +138,109 @@ class QuantizedLinear(Layer):
         kind = "per_channel" if self.per_channel else "per_tensor"
         return f"QuantizedLinear({self.in_features}, {self.out_features}, int8, {kind}, bias={self.bias is not None})"
 
+# %% ../../nbs/15_quantization/quantization_dev.ipynb #quantization-conv2d
+class QuantizedConv2d(Layer):
+    """A channels-last `Conv2d` whose weight is stored as int8 codes with float32 scales.
+
+    Args:
+        weight_q: int8 codes of shape `(kernel_size, kernel_size, in_channels, out_channels)`.
+        scale: float32 scales, shape `(out_channels,)` (per filter) or `()` (per tensor).
+        bias: optional float32 bias of shape `(out_channels,)`.
+        stride, padding: as in `Conv2d`.
+    """
+
+    def __init__(self, weight_q, scale, bias=None, stride: int = 1, padding: int = 0):
+        codes, scales = _as_array(weight_q), np.asarray(_as_array(scale))
+        if codes.dtype != np.int8 or codes.ndim != 4 or codes.shape[0] != codes.shape[1]:
+            raise TypeError(f"weight_q must be a 4-D int8 array (k, k, in, out), got {codes.dtype} of shape "
+                            f"{codes.shape}; build the layer with QuantizedConv2d.from_conv2d(conv)")
+        # Conv2d checks the sizes and computes output shapes and FLOPs; its float weight is not kept.
+        self._geometry = Conv2d(codes.shape[2], codes.shape[3], codes.shape[0], stride, padding, bias=bias is not None)
+        self.in_channels, self.out_channels, self.kernel_size = codes.shape[2], codes.shape[3], codes.shape[0]
+        self.stride, self.padding = self._geometry.stride, self._geometry.padding
+        self._geometry.weight = None
+        if scales.shape not in ((), (self.out_channels,)):
+            raise ValueError(f"scale must have shape () or ({self.out_channels},), got {scales.shape}")
+        if not (np.isfinite(scales).all() and (scales >= 0).all()):
+            raise ValueError("scale must be finite and non-negative")
+        self.weight_q = Tensor(codes)
+        self.scale = Tensor(scales.astype(np.float32))
+        self.bias = None
+        if bias is not None:
+            bias_array = np.asarray(_as_array(bias), dtype=np.float32)
+            if bias_array.shape != (self.out_channels,):
+                raise ValueError(f"bias must have shape ({self.out_channels},), got {bias_array.shape}")
+            self.bias = Tensor(bias_array)
+
+    @classmethod
+    def from_conv2d(cls, conv: Conv2d, per_channel: bool = True) -> QuantizedConv2d:
+        """Quantize a trained `Conv2d`: one int8 scale per filter (or per tensor); bias kept in float32."""
+        if not isinstance(conv, Conv2d):
+            raise TypeError(f"from_conv2d needs a Conv2d layer, got {type(conv).__name__}")
+        weight = conv.weight.data
+        codes, scale = symmetric_quantize(weight.reshape(-1, conv.out_channels), per_channel=per_channel)
+        bias = None if conv.bias is None else conv.bias.data.copy()
+        return cls(codes.reshape(weight.shape), scale, bias, stride=conv.stride, padding=conv.padding)
+
+    @property
+    def per_channel(self) -> bool:
+        return self.scale.shape != ()
+
+    def output_shape(self, sample_shape: tuple[int, ...]) -> tuple[int, int, int]:
+        """`(H', W', out_channels)` for one `(H, W, in_channels)` sample."""
+        return self._geometry.output_shape(sample_shape)
+
+    def forward_array(self, data: np.ndarray) -> np.ndarray:
+        """Apply the filters to `(N, H, W, in_channels)` (or one image); same errors as `Conv2d`."""
+        batch, added = image_batch(repr(self), data, self.in_channels)
+        out_h, out_w, _ = self.output_shape(batch.shape[1:])
+        cols = im2col(batch, self.kernel_size, self.stride, self.padding)
+        out = (cols @ self.weight_q.data.reshape(-1, self.out_channels).astype(np.float32)) * self.scale.data
+        if self.bias is not None:
+            out += self.bias.data
+        out = out.reshape(batch.shape[0], out_h, out_w, self.out_channels)
+        return out[0] if added else out
+
+    def dequantized_weight(self) -> Tensor:
+        """The float32 `(k, k, in, out)` weight the codes stand for: `weight_q * scale` (per filter)."""
+        return Tensor(self.weight_q.data.astype(np.float32) * self.scale.data)
+
+    def flops_per_sample(self, sample_shape: tuple[int, ...]) -> int:
+        """The `Conv2d` count plus one scale multiply per output value."""
+        out_h, out_w, _ = self.output_shape(sample_shape)
+        return self._geometry.flops_per_sample(sample_shape) + out_h * out_w * self.out_channels
+
+    def parameters(self) -> list[Tensor]:
+        params = [self.weight_q, self.scale]
+        return params if self.bias is None else params + [self.bias]
+
+    def __repr__(self) -> str:
+        kind = "per_channel" if self.per_channel else "per_tensor"
+        return (f"QuantizedConv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, int8, {kind}, bias={self.bias is not None})")
+
 # %% ../../nbs/15_quantization/quantization_dev.ipynb #quantization-model
 def _quantize_layer(layer: Layer, per_channel: bool) -> Layer:
     if isinstance(layer, Linear):
         return QuantizedLinear.from_linear(layer, per_channel=per_channel)
+    if isinstance(layer, Conv2d):
+        return QuantizedConv2d.from_conv2d(layer, per_channel=per_channel)
     if isinstance(layer, Sequential):
         layer.layers = [_quantize_layer(inner, per_channel) for inner in layer.layers]
         return layer
-    if isinstance(layer, QuantizedLinear) or not layer.parameters():
+    if isinstance(layer, (QuantizedLinear, QuantizedConv2d)) or not layer.parameters():
         return layer
     raise TypeError(f"quantize_model does not know how to quantize {type(layer).__name__}, which holds "
-                    "parameters; only Linear layers (inside Sequential) are supported")
+                    "parameters; only Linear and Conv2d layers (inside Sequential) are supported")
 
 
 def quantize_model(model: Layer, bits: int = 8, per_channel: bool = True) -> Layer:
-    """A new model with every `Linear` replaced by a symmetric int8 `QuantizedLinear`.
+    """A new model with every `Linear` (`Conv2d`) replaced by a symmetric int8 `QuantizedLinear` (`QuantizedConv2d`).
 
     Args:
-        model: a `Sequential` (nested ones too) or a single `Linear`. It is not modified.
+        model: a `Sequential` (nested ones too) or a single `Linear` or `Conv2d`. It is not modified.
         bits: code width; only 8 is supported.
-        per_channel: one scale per output column (True) or one per weight matrix (False).
+        per_channel: one scale per output column or filter (True) or one per weight (False).
 
     Returns:
         A deep copy of the model with quantized layers; a model `name`, if any, gets the suffix
