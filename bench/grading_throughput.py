@@ -1,10 +1,11 @@
 """Autograding throughput: 20 submissions of a module, graded by `tito grade` and by nbgrader's CLI.
 
 Run: .venv/bin/python bench/grading_throughput.py [--module 01] [--students 20] [--jobs 1 2] [--no-peer]
+     [--feedback with|without|both]
 
 Submissions are the module's real release: two in three solved with the source's solutions, the rest
 left untouched (the stub). Each configuration grades them into a fresh folder (release, autograde in a
-kernel, feedback HTML, grades.csv). Printed: submissions per minute (target: at least 30 on 2 cores),
+kernel, feedback HTML unless --no-feedback, grades.csv). Printed: submissions per minute (target: at least 30 on 2 cores),
 wall seconds per student, CPU seconds per student (of every process involved: with the machine
 shared, this is the steadier figure, and it bounds the throughput of idle cores), and the peer (the `nbgrader autograde` command over the same course, no
 feedback) as a ratio. The machine is shared, so the load average is printed with the figures.
@@ -57,12 +58,12 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def bench_tito(module, submissions: Path, jobs: int) -> tuple[float, float, float, list[float], list]:
+def bench_tito(module, submissions: Path, jobs: int, feedback: bool) -> tuple[float, float, float, list[float], list]:
     """Wall and CPU seconds of one `tito grade` run, and the wall seconds before the first student starts."""
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as out:
         cpu, start = cpu_seconds(), time.perf_counter()
         setup = []
-        report = grade_module(module, submissions, Path(out), CourseSettings(), jobs=jobs,
+        report = grade_module(module, submissions, Path(out), CourseSettings(), jobs=jobs, feedback=feedback,
                               on_start=lambda total: setup.append(time.perf_counter() - start))
         wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     return wall, cpu, setup[0], [g["seconds"] for g in report["grades"]], report["grades"]
@@ -96,6 +97,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--no-peer", action="store_true", help="skip the nbgrader CLI comparison")
+    parser.add_argument("--feedback", choices=("with", "without", "both"), default="both",
+                        help="time `tito grade` with feedback pages, without (autograde only, as the peer), or both")
     args = parser.parse_args()
     module = resolve_module(ROOT, args.module)
     print(f"grading {args.students} submissions of {module.key}; {os.cpu_count()} cores; "
@@ -104,23 +107,26 @@ def main() -> None:
         scratch = Path(scratch)
         make_submissions(module, scratch, args.students)
         submissions = scratch / "submissions"
-        for jobs in args.jobs:
-            wall, cpu, setup, per_student, grades = bench_tito(module, submissions, jobs)
+        modes = {"with": [True], "without": [False], "both": [True, False]}[args.feedback]
+        for jobs, feedback in [(jobs, feedback) for jobs in args.jobs for feedback in modes]:
+            wall, cpu, setup, per_student, grades = bench_tito(module, submissions, jobs, feedback)
             scores = sorted({(g["score"], g["max_score"]) for g in grades})
-            print(f"tito grade --jobs {jobs}: {wall:6.1f} s total, {60 * args.students / wall:5.1f} submissions/min "
-                  f"(target >= 30: {'met' if 60 * args.students / wall >= 30 else 'NOT met'}); per student "
-                  f"median {statistics.median(per_student):.2f} s (autograde + feedback, one kernel); "
-                  f"scores seen {scores}; load average now {os.getloadavg()[0]:.2f}")
+            label = f"tito grade --jobs {jobs}" + ("" if feedback else " --no-feedback")
+            rate = 60 * args.students / wall
+            print(f"{label}: {wall:6.1f} s total, {rate:5.1f} submissions/min (target >= 30: "
+                  f"{'met' if rate >= 30 else 'NOT met'}); per student median {statistics.median(per_student):.2f} s "
+                  f"(autograde{' + feedback' if feedback else ''}, one kernel); scores seen {scores}; "
+                  f"load average now {os.getloadavg()[0]:.2f}")
             print(f"  set-up before the first student (release, warm-kernel process): {setup:.1f} s")
             # CPU time does not depend on what else the machine runs: it bounds what 2 idle cores can do.
             print(f"  CPU {cpu:.1f} s in all, {cpu / args.students:.2f} s a student: on {os.cpu_count()} idle cores "
                   f"at most {60 * args.students * os.cpu_count() / cpu:.1f} submissions/min")
-            tito_wall = wall
+            tito_wall, tito_label = wall, label
         if not args.no_peer:
             peer = bench_nbgrader_cli(module, submissions)
             print(f"nbgrader autograde CLI (peer, no feedback, 1 kernel at a time): {peer:6.1f} s, "
-                  f"{60 * args.students / peer:5.1f} submissions/min; tito --jobs {args.jobs[-1]} / peer time "
-                  f"ratio {tito_wall / peer:.2f}")
+                  f"{60 * args.students / peer:5.1f} submissions/min; `{tito_label}` / peer time ratio "
+                  f"{tito_wall / peer:.2f}")
 
 
 if __name__ == "__main__":

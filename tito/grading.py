@@ -139,7 +139,17 @@ def _quiet_call(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
-def grade_one(api, course: Path, db_url: str, aid: str, name: str, submission: Submission) -> StudentGrade:
+def write_feedback(api, course: Path, aid: str, name: str, student: str) -> tuple[str | None, str]:
+    """nbgrader's feedback page of one autograded student: (path, "") or (None, the reason)."""
+    result = _quiet_call(api.generate_feedback, aid, student, force=True)
+    html = course / "feedback" / student / aid / (Path(name).stem + ".html")
+    if result.get("success") and html.is_file():
+        return str(html), ""
+    return None, "no feedback: " + _failure_reason(result)
+
+
+def grade_one(api, course: Path, db_url: str, aid: str, name: str, submission: Submission,
+              feedback: bool = True) -> StudentGrade:
     start = time.perf_counter()
     grade = StudentGrade(submission.student, "graded", flags=list(submission.flags))
     _stage_submission(course, aid, submission, name)
@@ -151,12 +161,10 @@ def grade_one(api, course: Path, db_url: str, aid: str, name: str, submission: S
         grade.seconds = time.perf_counter() - start
         return grade
     _fill_scores(grade, db_url, aid)
-    feedback = _quiet_call(api.generate_feedback, aid, submission.student, force=True)
-    html = course / "feedback" / submission.student / aid / (Path(name).stem + ".html")
-    if feedback.get("success") and html.is_file():
-        grade.feedback = str(html)
-    else:
-        grade.note = "no feedback: " + _failure_reason(feedback)
+    if feedback:
+        grade.feedback, grade.note = write_feedback(api, course, aid, name, submission.student)
+    else:  # an earlier page would show the earlier grade: `tito feedback` writes the new one
+        shutil.rmtree(course / "feedback" / submission.student / aid, ignore_errors=True)
     grade.seconds = time.perf_counter() - start
     return grade
 
@@ -164,29 +172,34 @@ def grade_one(api, course: Path, db_url: str, aid: str, name: str, submission: S
 _WORKER_API = {}
 
 
-def _grade_in_worker(course: Path, settings: CourseSettings, aid: str, name: str,
-                     submission: Submission) -> StudentGrade:
-    """One student in a worker process; the API object is built once per worker."""
+def _worker_api(course: Path, settings: CourseSettings):
+    """The nbgrader API object of this process, built once per worker."""
     key = (str(course), settings)
     if key not in _WORKER_API:
         _WORKER_API[key] = nbgrader_api(course, settings)
+    return _WORKER_API[key]
+
+
+def _grade_in_worker(course: Path, settings: CourseSettings, aid: str, name: str,
+                     submission: Submission, feedback: bool = True) -> StudentGrade:
+    """One student in a worker process."""
     db_url = f"sqlite:///{course / 'gradebook.db'}"
-    return grade_one(_WORKER_API[key], course, db_url, aid, name, submission)
+    return grade_one(_worker_api(course, settings), course, db_url, aid, name, submission, feedback)
 
 
 def _grade_all(gradable: list[Submission], course: Path, settings: CourseSettings, aid: str, name: str,
-               jobs: int, on_student) -> dict[str, StudentGrade]:
+               jobs: int, on_student, feedback: bool = True) -> dict[str, StudentGrade]:
     """Grade every submission, `jobs` kernels at a time; a crashed worker costs one student, not all."""
     results: dict[str, StudentGrade] = {}
     if jobs <= 1 or len(gradable) <= 1:
         for submission in gradable:
-            results[submission.student] = _safe_grade(course, settings, aid, name, submission)
+            results[submission.student] = _safe_grade(course, settings, aid, name, submission, feedback)
             on_student(results[submission.student])
         return results
     context = multiprocessing.get_context(_start_method())
     orphans: list[Submission] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(_grade_in_worker, course, settings, aid, name, submission): submission
+        futures = {pool.submit(_grade_in_worker, course, settings, aid, name, submission, feedback): submission
                    for submission in gradable}
         for future in as_completed(futures):
             submission = futures[future]
@@ -201,7 +214,7 @@ def _grade_all(gradable: list[Submission], course: Path, settings: CourseSetting
             results[submission.student] = grade
             on_student(grade)
     for submission in orphans:
-        results[submission.student] = _safe_grade(course, settings, aid, name, submission)
+        results[submission.student] = _safe_grade(course, settings, aid, name, submission, feedback)
         on_student(results[submission.student])
     return results
 
@@ -212,9 +225,9 @@ def _start_method() -> str:
     return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def _safe_grade(course, settings, aid, name, submission) -> StudentGrade:
+def _safe_grade(course, settings, aid, name, submission, feedback: bool = True) -> StudentGrade:
     try:
-        return _grade_in_worker(course, settings, aid, name, submission)
+        return _grade_in_worker(course, settings, aid, name, submission, feedback)
     except Exception as error:  # nbgrader raises many kinds; the other students still get graded
         return StudentGrade(submission.student, "error", flags=list(submission.flags),
                             note=f"grading failed: {type(error).__name__}: {error}")
@@ -225,7 +238,8 @@ def default_jobs() -> int:
 
 
 def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings: CourseSettings | None = None,
-                 jobs: int | None = None, on_start=lambda total: None, on_student=lambda grade: None) -> dict:
+                 jobs: int | None = None, on_start=lambda total: None, on_student=lambda grade: None,
+                 feedback: bool = True) -> dict:
     """Autograde `submissions_dir/<student>/<name>_dev.ipynb` into the course folder `out_dir`.
 
     Args:
@@ -236,6 +250,8 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
         jobs: students graded at once (one kernel each); `default_jobs()` if None.
         on_start: called with the number of students before grading starts (progress bars).
         on_student: called with each `StudentGrade` as soon as it exists.
+        feedback: write each student's feedback page right after grading; False leaves it to
+            `feedback_module` (e.g. once the written answers have been graded by hand).
 
     Returns:
         A dict with the module, the grades (one per student folder, sorted), the paths written, timings.
@@ -269,7 +285,7 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
                 grades[submission.student] = StudentGrade(submission.student, "skipped", note=submission.skip_reason)
                 on_student(grades[submission.student])
         gradable = [s for s in submissions if s.gradable]
-        grades.update(_grade_all(gradable, course, settings, aid, name, jobs, on_student))
+        grades.update(_grade_all(gradable, course, settings, aid, name, jobs, on_student, feedback))
     ordered = [grades[s.student] for s in submissions]
     for grade in ordered:
         if grade.max_score is None:
@@ -279,5 +295,54 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
     seconds = time.perf_counter() - start
     return {"module": module.key, "course": str(course), "grades_csv": str(csv_path),
             "gradebook": f"sqlite:///{course / 'gradebook.db'}", "jobs": jobs, "seconds": round(seconds, 2),
-            "kernels": "forked from a warm process" if warm else "fresh processes",
+            "kernels": "forked from a warm process" if warm else "fresh processes", "feedback": feedback,
             "graded": len(gradable), "grades": [asdict(grade) for grade in ordered]}
+
+
+def _feedback_in_worker(course: Path, settings: CourseSettings, aid: str, name: str, student: str) -> dict:
+    try:
+        path, note = write_feedback(_worker_api(course, settings), course, aid, name, student)
+    except Exception as error:  # nbgrader raises many kinds; the other students still get their pages
+        path, note = None, f"no feedback: {type(error).__name__}: {error}"
+    return {"student": student, "feedback": path, "note": note}
+
+
+def feedback_module(module: Module, out_dir: Path, settings: CourseSettings | None = None, jobs: int | None = None,
+                    on_start=lambda total: None, on_student=lambda row: None) -> dict:
+    """(Re)write the feedback page of every student autograded in the course folder `out_dir`.
+
+    The pages show the gradebook's current scores, manual grades included: run this after grading the
+    written answers (nbgrader's formgrader), or after `tito grade --no-feedback`.
+
+    Returns:
+        A dict with the module, one row per student (`student`, `feedback` path or None, `note`), timings.
+    """
+    settings = settings or CourseSettings()
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise TitoError(f"--jobs must be at least 1, got {jobs}", 2)
+    course = Path(out_dir).resolve()
+    aid, name = assignment_id(module), notebook_name(module)
+    autograded = course / "autograded"
+    students = sorted(p.parent.parent.name for p in autograded.glob(f"*/{aid}/{name}")) if autograded.is_dir() else []
+    if not (course / "gradebook.db").is_file() or not students:
+        raise TitoError(f"no autograded {module.key} submissions in {course}: run `tito grade {module.number} "
+                        f"SUBMISSIONS --out {out_dir}` first", 2)
+    start = time.perf_counter()
+    with grading_environment(module.root, settings):
+        on_start(len(students))
+        rows = []
+        if jobs == 1 or len(students) == 1:
+            for student in students:
+                rows.append(_feedback_in_worker(course, settings, aid, name, student))
+                on_student(rows[-1])
+        else:
+            context = multiprocessing.get_context(_start_method())
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = [pool.submit(_feedback_in_worker, course, settings, aid, name, s) for s in students]
+                for future in as_completed(futures):
+                    rows.append(future.result())
+                    on_student(rows[-1])
+    rows.sort(key=lambda row: row["student"])
+    return {"module": module.key, "course": str(course), "jobs": jobs, "rows": rows,
+            "seconds": round(time.perf_counter() - start, 2)}

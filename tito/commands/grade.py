@@ -24,6 +24,8 @@ def register(subparsers) -> None:
                         help="seconds a cell may run before it is interrupted (default: %(default)s)")
     parser.add_argument("--memory-limit-mb", type=int, default=CourseSettings.memory_limit_bytes // 2**20,
                         help="memory cap of each grading kernel in MiB (default: %(default)s)")
+    parser.add_argument("--no-feedback", dest="feedback", action="store_false",
+                        help="autograde only; write the pages later with `tito feedback` (e.g. after manual grading)")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     parser.set_defaults(run=run)
 
@@ -35,7 +37,7 @@ def run(args) -> int:
                         TimeElapsedColumn(), console=err, disable=args.json, transient=False)
     task = progress.add_task(module.key, total=None)
     with progress:
-        report = grade_module(module, args.submissions, args.out, settings, jobs=args.jobs,
+        report = grade_module(module, args.submissions, args.out, settings, jobs=args.jobs, feedback=args.feedback,
                               on_start=lambda total: progress.update(task, total=total),
                               on_student=lambda grade: progress.advance(task))
     problems = [g for g in report["grades"] if g["status"] != "graded"]
@@ -52,5 +54,7 @@ def run(args) -> int:
     out.print(table)
     out.print(f"{report['graded']} graded, {len(problems)} skipped or failed, in {report['seconds']:.1f} s "
               f"({report['jobs']} at a time, kernels {report['kernels']}); "
-              f"grades: {report['grades_csv']}; feedback: {Path(report['course']) / 'feedback'}", markup=False)
+              f"grades: {report['grades_csv']}; feedback: "
+              f"{Path(report['course']) / 'feedback' if report['feedback'] else 'not written (tito feedback)'}",
+              markup=False)
     return 1 if problems else 0
