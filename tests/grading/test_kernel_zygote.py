@@ -150,3 +150,20 @@ def test_a_zygote_that_cannot_start_is_a_clear_error(tmp_path, monkeypatch):
         with kernel_zygote.running_zygote(tmp_path, {"PYTHONPATH": str(tmp_path)}):
             pass
 
+
+
+def test_a_zygote_that_fails_to_start_leaves_grading_to_fresh_kernels(tmp_path, monkeypatch, capsys):
+    def broken(folder, env):
+        raise RuntimeError("the grading-kernel zygote exited with code 1 before it was ready")
+
+    monkeypatch.setattr(kernel_zygote, "running_zygote", broken)
+    monkeypatch.delenv(kernel_zygote.ZYGOTE_ENV, raising=False)
+    with grading_environment(REPO, SETTINGS, warm_kernels=True) as warm:
+        assert warm is False and kernel_zygote.ZYGOTE_ENV not in os.environ
+        km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
+        try:
+            assert run(kc, "import sys; print('scipy.stats' in sys.modules)") == "False"  # a fresh process
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    assert "starting a fresh kernel per student" in capsys.readouterr().err
