@@ -339,7 +339,11 @@ def _provisioner_class():
             if not socket_path:
                 return await super().launch_kernel(cmd, **kwargs)
             env = kwargs.get("env") or dict(os.environ)
-            self.process = ZygoteKernelProcess(socket_path, cmd, env, kwargs.get("cwd") or os.getcwd())
+            try:
+                self.process = ZygoteKernelProcess(socket_path, cmd, env, kwargs.get("cwd") or os.getcwd())
+            except (OSError, ValueError, KeyError) as error:  # the zygote is gone: this student still gets a kernel
+                print(f"tito: warm kernel unavailable ({error}); starting a fresh one", file=sys.stderr)
+                return await super().launch_kernel(cmd, **kwargs)
             self.pid = self.pgid = self.process.pid  # the kernel leads its own process group (setsid)
             self.cwd = kwargs.get("cwd", os.getcwd())
             return self.connection_info

@@ -167,3 +167,15 @@ def test_a_zygote_that_fails_to_start_leaves_grading_to_fresh_kernels(tmp_path, 
             kc.stop_channels()
             km.shutdown_kernel(now=True)
     assert "starting a fresh kernel per student" in capsys.readouterr().err
+
+
+def test_a_zygote_that_died_mid_run_costs_speed_not_grades(warm, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(kernel_zygote.ZYGOTE_ENV, str(tmp_path / "no-such.sock"))  # as if it had been killed
+    km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
+    try:
+        assert run(kc, "print(6 * 7)") == "42"
+        assert not isinstance(km.provisioner.process, kernel_zygote.ZygoteKernelProcess)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert "starting a fresh one" in capsys.readouterr().err
