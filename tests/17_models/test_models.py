@@ -350,3 +350,14 @@ def test_bad_conv_args_are_rejected(tmp_path, args, message):
     rewrite_json(tmp_path / "m", lambda d: d["model"]["layers"][1]["args"].update(args))
     with pytest.raises(ValueError, match=message):
         load_model(tmp_path / "m")
+
+
+def test_saved_files_get_the_usual_mode_not_mkstemps_0600(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        npz, meta = save_model(Sequential(Linear(2, 2)), tmp_path / "m")
+    finally:
+        os.umask(mask)
+    assert npz.stat().st_mode & 0o777 == 0o644 and meta.stat().st_mode & 0o777 == 0o644

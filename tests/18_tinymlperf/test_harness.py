@@ -1,5 +1,6 @@
 """TinyMLPerf: the verdict, the timing logic on a fake clock, bad input, chance-level models, reports."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -181,6 +182,8 @@ def test_compliance_report_writes_json_and_summary(bench, digits_model, tmp_path
     assert report["total_tasks"] == 4 and report["compliant_tasks"] == int(results["image_classification"]["compliant"])
     assert report["results"]["keyword_spotting"]["error"]
     assert sorted(p.name for p in path.parent.iterdir()) == ["report.json", "report_summary.md"]
+    usual = 0o666 & ~_umask()  # written atomically, yet with the mode any new file gets (not mkstemp's 0600)
+    assert all(p.stat().st_mode & 0o777 == usual for p in path.parent.iterdir())
     with pytest.raises(ValueError, match="at least one result"):
         bench.generate_compliance_report({}, output_path=tmp_path / "empty.json")
 
@@ -193,3 +196,9 @@ def test_benchmarks_describe_each_task_without_building_data(tmp_path):
     for entry in described.values():
         assert entry["provenance"] and entry["licence"] and entry["latency_limit_ms"] > 0
     assert not (tmp_path / "tinymlperf").exists() or not list((tmp_path / "tinymlperf").iterdir())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
