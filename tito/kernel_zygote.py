@@ -32,7 +32,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +149,7 @@ class _Zygote:
             pass
 
     def reap(self) -> None:
+        """Collect the kernels that have exited, without waiting for the others."""
         while self.children:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -157,15 +157,19 @@ class _Zygote:
                 return
             if pid == 0:
                 return
-            conn = self.children.pop(pid, None)
-            if conn is not None:
-                self._unregister(conn)
-                try:
-                    conn.setblocking(True)
-                    conn.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
-                except OSError:
-                    pass
-                conn.close()
+            self._report_exit(pid, status)
+
+    def _report_exit(self, pid: int, status: int) -> None:
+        conn = self.children.pop(pid, None)
+        if conn is None:
+            return
+        self._unregister(conn)
+        try:
+            conn.setblocking(True)
+            conn.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+        except OSError:
+            pass  # its requester is gone: nobody to tell
+        conn.close()
 
     def run(self) -> None:
         while os.getppid() == self.parent:  # orphaned (tito grade was killed): stop
@@ -177,12 +181,15 @@ class _Zygote:
             self.reap()
 
     def stop(self) -> None:
+        """Kill every kernel still running and collect it (SIGKILL cannot be ignored)."""
         for pid in list(self.children):
             _kill_group(pid)
-        deadline = time.monotonic() + 5
-        while self.children and time.monotonic() < deadline:
-            self.reap()
-            time.sleep(0.02)
+        for pid in list(self.children):
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:
+                status = -signal.SIGKILL
+            self._report_exit(pid, status)
 
 
 def _kill_group(pid: int) -> None:
@@ -195,9 +202,18 @@ def _kill_group(pid: int) -> None:
 
 
 def serve(socket_path: str, preload=PRELOAD) -> None:
-    """Preload, listen on `socket_path`, fork kernels until SIGTERM or until the parent dies."""
+    """Preload, listen on `socket_path`, fork kernels until SIGTERM or until the parent dies.
+
+    Prints one line, `ready`, on stdout once it accepts connections, then points stdout at /dev/null
+    (kernels inherit it: they must not write into the pipe their grader reads).
+    """
     _preload(preload)
-    listener = serve_socket(socket_path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    listener.listen(16)
+    print("ready", flush=True)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), sys.stdout.fileno())
     zygote = _Zygote(listener)
 
     def terminate(signum, frame):
@@ -211,16 +227,6 @@ def serve(socket_path: str, preload=PRELOAD) -> None:
     finally:
         zygote.stop()
         listener.close()
-
-
-def serve_socket(socket_path: str) -> socket.socket:
-    """A listening socket that appears at `socket_path` only once it accepts connections."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    scratch = f"{socket_path}.{os.getpid()}"
-    listener.bind(scratch)
-    listener.listen(16)
-    os.replace(scratch, socket_path)
-    return listener
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -248,16 +254,18 @@ def running_zygote(folder: Path, kernel_env: dict[str, str], start_timeout: floa
     socket_path = str(Path(folder) / "zygote.sock")
     process = subprocess.Popen([sys.executable, "-m", "tito.kernel_zygote", "--socket", socket_path],
                                env={**os.environ, **kernel_env}, cwd=folder,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + start_timeout
-        while not os.path.exists(socket_path):
-            if process.poll() is not None:
-                raise RuntimeError(f"the grading-kernel zygote exited with code {process.returncode} "
-                                   "before it was ready; its error is printed above")
-            if time.monotonic() > deadline:
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout=start_timeout):
                 raise RuntimeError(f"the grading-kernel zygote was not ready after {start_timeout:.0f} s")
-            time.sleep(0.02)
+        for line in iter(process.stdout.readline, b""):  # lines a preloaded library may print, then ready
+            if line.strip() == b"ready":
+                break
+        else:  # end of file: it exited before it was ready
+            raise RuntimeError(f"the grading-kernel zygote exited with code {process.wait()} "
+                               "before it was ready; its error is printed above")
         yield socket_path
     finally:
         process.terminate()
@@ -266,6 +274,7 @@ def running_zygote(folder: Path, kernel_env: dict[str, str], start_timeout: floa
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        process.stdout.close()
 
 
 class ZygoteKernelProcess:
@@ -310,11 +319,16 @@ class ZygoteKernelProcess:
         return self._finish(line)
 
     def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"kernel {self.pid} still running after {timeout} s")
-            time.sleep(0.02)
+        if self.returncode is None:
+            self._conn.setblocking(True)
+            self._conn.settimeout(timeout)
+            try:
+                line = _read_line(self._conn)
+            except TimeoutError as error:
+                raise TimeoutError(f"kernel {self.pid} still running after {timeout} s") from error
+            except (ConnectionError, OSError):  # the zygote is gone
+                line = b""
+            self._finish(line)
         return self.returncode
 
     def send_signal(self, signum: int) -> None:

@@ -117,7 +117,9 @@ def test_a_kernel_whose_requester_left_is_killed(warm, tmp_path):
     connection_file, _ = write_connection_file(str(tmp_path / "kernel.json"))
     argv = [os.sys.executable, "-m", "tito.grading_kernel", "--memory-limit", str(2**30), "-f", connection_file]
     process = kernel_zygote.ZygoteKernelProcess(warm, argv, dict(os.environ), str(tmp_path))
-    assert not gone(process.pid, within=0.3)
+    with pytest.raises(TimeoutError, match="still running"):
+        process.wait(timeout=0.3)
+    assert process.poll() is None
     process._conn.close()  # as if the grading worker had died
     assert gone(process.pid)
 
@@ -146,9 +148,9 @@ def test_a_zygote_that_cannot_start_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # a tito that fails on import shadows the real one
     (tmp_path / "tito").mkdir()
     (tmp_path / "tito" / "__init__.py").write_text("raise ImportError('broken tito')\n")
-    with pytest.raises(RuntimeError, match="exited with code"):
+    with pytest.raises(RuntimeError, match="exited with code 1"):
         with kernel_zygote.running_zygote(tmp_path, {"PYTHONPATH": str(tmp_path)}):
-            pass
+            raise AssertionError("a zygote that cannot import tito must not be reported ready")
 
 
 
