@@ -150,6 +150,29 @@ def write_kernelspec(folder: Path, project_root: Path, settings: CourseSettings,
     return spec_dir
 
 
+class KernelStart:
+    """How grading kernels start: forked from a warm zygote once `ready()` says so, else fresh processes."""
+
+    def __init__(self, zygote=None):
+        self.zygote = zygote
+
+    def ready(self) -> bool:
+        """Wait for the zygote (if any) and route new kernels through it; False means fresh processes."""
+        from . import kernel_zygote
+
+        if self.zygote is None:
+            return False
+        try:
+            os.environ[kernel_zygote.ZYGOTE_ENV] = self.zygote.wait_ready()
+            return True
+        except RuntimeError as error:
+            # Without the variable the provisioner starts each kernel as a fresh process: slower, same grades.
+            self.zygote = None
+            print(f"tito: warm grading kernels unavailable ({error}); starting a fresh kernel per student",
+                  file=sys.stderr)
+            return False
+
+
 @contextlib.contextmanager
 def grading_environment(project_root: Path, settings: CourseSettings, warm_kernels: bool = False):
     """Set up, for the duration of the block, what nbgrader and the kernel need from the process.
@@ -157,10 +180,11 @@ def grading_environment(project_root: Path, settings: CourseSettings, warm_kerne
     - the venv's `bin/` on PATH: nbgrader runs `alembic` by name when it creates a gradebook;
     - JUPYTER_PATH pointing at a scratch kernelspec for the sandboxed kernel;
     - IN_TEST removed (nbdev exports nothing when it is set);
-    - with `warm_kernels`, a kernel zygote (see `tito.kernel_zygote`) that kernels are forked from,
-      when its provisioner is installed (the project installed with pip); fresh processes otherwise.
+    - with `warm_kernels`, a kernel zygote (see `tito.kernel_zygote`) starts importing at once, when its
+      provisioner is installed (the project installed with pip).
 
-    Yields whether kernels are forked from the zygote.
+    Yields a `KernelStart`: call its `ready()` before the first kernel is needed (it waits for the
+    zygote; until then, and if it fails, kernels are fresh processes).
     """
     from . import kernel_zygote
 
@@ -173,17 +197,17 @@ def grading_environment(project_root: Path, settings: CourseSettings, warm_kerne
         os.environ["PATH"] = os.pathsep.join(filter(None, [venv_bin, saved["PATH"]]))
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [scratch, saved["JUPYTER_PATH"]]))
         os.environ.pop("IN_TEST", None)
+        os.environ.pop(kernel_zygote.ZYGOTE_ENV, None)
+        kernels = KernelStart()
         if warm:
             try:
-                socket_path = stack.enter_context(kernel_zygote.running_zygote(Path(scratch), kernel_env(project_root)))
-                os.environ[kernel_zygote.ZYGOTE_ENV] = socket_path
-            except (RuntimeError, OSError) as error:
-                # Without the variable the provisioner starts each kernel as a fresh process: slower, same grades.
-                warm = False
+                kernels.zygote = stack.enter_context(kernel_zygote.running_zygote(Path(scratch),
+                                                                                  kernel_env(project_root)))
+            except OSError as error:
                 print(f"tito: warm grading kernels unavailable ({error}); starting a fresh kernel per student",
                       file=sys.stderr)
         try:
-            yield warm
+            yield kernels
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -270,7 +270,7 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
     aid, name = assignment_id(module), notebook_name(module)
     student_folders(submissions_dir, name)  # fail fast, before the release is built
     start = time.perf_counter()
-    with grading_environment(module.root, settings, warm_kernels=True) as warm:
+    with grading_environment(module.root, settings, warm_kernels=True) as kernels:
         import nbformat  # local: importing the notebook stack costs ~1 s that other commands skip
 
         course.mkdir(parents=True, exist_ok=True)
@@ -278,6 +278,7 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
         released = nbformat.read(released_path, as_version=4)
         submissions = collect_submissions(submissions_dir, name, module.key, released)
         max_score = describe_release(released)["max_score"]
+        warm = kernels.ready()  # the zygote imported while the release was built
         on_start(len(submissions))
         grades: dict[str, StudentGrade] = {}
         for submission in submissions:

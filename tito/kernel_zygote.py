@@ -244,37 +244,57 @@ def provisioner_installed() -> bool:
     return any(point.name == PROVISIONER_NAME for point in entry_points(group="jupyter_client.kernel_provisioners"))
 
 
-@contextlib.contextmanager
-def running_zygote(folder: Path, kernel_env: dict[str, str], start_timeout: float = 120.0) -> Iterator[str]:
-    """Start a zygote listening in `folder`; yield its socket path; stop it (and its kernels) after.
+class Zygote:
+    """A zygote process started in `folder`; `wait_ready()` returns its socket once it accepts requests.
 
+    Starting returns at once, so the grader can build the release while the zygote imports.
     `kernel_env` is what the kernelspec adds to the environment: the zygote gets it too, so that its
     `sys.path` is the one a kernel started from the kernelspec would have.
     """
-    socket_path = str(Path(folder) / "zygote.sock")
-    process = subprocess.Popen([sys.executable, "-m", "tito.kernel_zygote", "--socket", socket_path],
-                               env={**os.environ, **kernel_env}, cwd=folder,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-    try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout=start_timeout):
-                raise RuntimeError(f"the grading-kernel zygote was not ready after {start_timeout:.0f} s")
-        for line in iter(process.stdout.readline, b""):  # lines a preloaded library may print, then ready
-            if line.strip() == b"ready":
-                break
-        else:  # end of file: it exited before it was ready
-            raise RuntimeError(f"the grading-kernel zygote exited with code {process.wait()} "
-                               "before it was ready; its error is printed above")
-        yield socket_path
-    finally:
-        process.terminate()
+
+    def __init__(self, folder: Path, kernel_env: dict[str, str], start_timeout: float = 120.0):
+        self.socket_path = str(Path(folder) / "zygote.sock")
+        self.start_timeout = start_timeout
+        self.process = subprocess.Popen([sys.executable, "-m", "tito.kernel_zygote", "--socket", self.socket_path],
+                                        env={**os.environ, **kernel_env}, cwd=folder,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        self._ready = False
+
+    def wait_ready(self) -> str:
+        """Block until the zygote says `ready`; RuntimeError if it exits or stays silent too long."""
+        if not self._ready:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.process.stdout, selectors.EVENT_READ)
+                if not selector.select(timeout=self.start_timeout):
+                    raise RuntimeError(f"the grading-kernel zygote was not ready after {self.start_timeout:.0f} s")
+            for line in iter(self.process.stdout.readline, b""):  # lines a preloaded library may print
+                if line.strip() == b"ready":
+                    break
+            else:  # end of file: it exited before it was ready
+                raise RuntimeError(f"the grading-kernel zygote exited with code {self.process.wait()} "
+                                   "before it was ready; its error is printed above")
+            self._ready = True
+        return self.socket_path
+
+    def stop(self) -> None:
+        """Stop the zygote; it kills the kernels it forked that are still running."""
+        self.process.terminate()
         try:
-            process.wait(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+
+
+@contextlib.contextmanager
+def running_zygote(folder: Path, kernel_env: dict[str, str], start_timeout: float = 120.0) -> Iterator[Zygote]:
+    """A started `Zygote` for the block (not yet waited for); stopped, with its kernels, afterwards."""
+    zygote = Zygote(folder, kernel_env, start_timeout)
+    try:
+        yield zygote
+    finally:
+        zygote.stop()
 
 
 class ZygoteKernelProcess:

@@ -48,7 +48,9 @@ def gone(pid: int, within: float = 10.0) -> bool:
 def warm(monkeypatch):
     monkeypatch.delenv(kernel_zygote.ZYGOTE_ENV, raising=False)
     assert kernel_zygote.provisioner_installed(), "reinstall the project: pip install -e ."
-    with grading_environment(REPO, SETTINGS, warm_kernels=True):
+    with grading_environment(REPO, SETTINGS, warm_kernels=True) as kernels:
+        assert kernel_zygote.ZYGOTE_ENV not in os.environ, "no kernel may ask the zygote before it is ready"
+        assert kernels.ready()
         yield os.environ[kernel_zygote.ZYGOTE_ENV]
 
 
@@ -126,7 +128,8 @@ def test_a_kernel_whose_requester_left_is_killed(warm, tmp_path):
 
 def test_stopping_the_zygote_stops_its_kernels(tmp_path, monkeypatch):
     monkeypatch.delenv(kernel_zygote.ZYGOTE_ENV, raising=False)
-    with grading_environment(REPO, SETTINGS, warm_kernels=True):
+    with grading_environment(REPO, SETTINGS, warm_kernels=True) as kernels:
+        assert kernels.ready()
         km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
         pid = km.provisioner.pid
         kc.stop_channels()
@@ -137,8 +140,8 @@ def test_stopping_the_zygote_stops_its_kernels(tmp_path, monkeypatch):
 def test_without_the_installed_provisioner_kernels_are_fresh_processes(tmp_path, monkeypatch):
     monkeypatch.setattr(kernel_zygote, "provisioner_installed", lambda: False)
     monkeypatch.delenv(kernel_zygote.ZYGOTE_ENV, raising=False)
-    with grading_environment(REPO, SETTINGS, warm_kernels=True):
-        assert kernel_zygote.ZYGOTE_ENV not in os.environ
+    with grading_environment(REPO, SETTINGS, warm_kernels=True) as kernels:
+        assert not kernels.ready() and kernel_zygote.ZYGOTE_ENV not in os.environ
         spec = json.loads(next(Path(p) for p in os.environ["JUPYTER_PATH"].split(os.pathsep))
                           .joinpath("kernels", KERNEL_NAME, "kernel.json").read_text())
         assert "kernel_provisioner" not in spec["metadata"]
@@ -148,20 +151,28 @@ def test_a_zygote_that_cannot_start_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # a tito that fails on import shadows the real one
     (tmp_path / "tito").mkdir()
     (tmp_path / "tito" / "__init__.py").write_text("raise ImportError('broken tito')\n")
-    with pytest.raises(RuntimeError, match="exited with code 1"):
-        with kernel_zygote.running_zygote(tmp_path, {"PYTHONPATH": str(tmp_path)}):
-            raise AssertionError("a zygote that cannot import tito must not be reported ready")
+    with kernel_zygote.running_zygote(tmp_path, {"PYTHONPATH": str(tmp_path)}) as zygote:
+        with pytest.raises(RuntimeError, match="exited with code 1"):
+            zygote.wait_ready()
 
 
 
 def test_a_zygote_that_fails_to_start_leaves_grading_to_fresh_kernels(tmp_path, monkeypatch, capsys):
-    def broken(folder, env):
+    def cannot_start(folder, env):
+        raise OSError("too many open files")
+
+    def never_ready(self):
         raise RuntimeError("the grading-kernel zygote exited with code 1 before it was ready")
 
-    monkeypatch.setattr(kernel_zygote, "running_zygote", broken)
     monkeypatch.delenv(kernel_zygote.ZYGOTE_ENV, raising=False)
-    with grading_environment(REPO, SETTINGS, warm_kernels=True) as warm:
-        assert warm is False and kernel_zygote.ZYGOTE_ENV not in os.environ
+    with monkeypatch.context() as patch:
+        patch.setattr(kernel_zygote, "running_zygote", cannot_start)
+        with grading_environment(REPO, SETTINGS, warm_kernels=True) as kernels:
+            assert not kernels.ready()
+        assert "too many open files" in capsys.readouterr().err
+    monkeypatch.setattr(kernel_zygote.Zygote, "wait_ready", never_ready)
+    with grading_environment(REPO, SETTINGS, warm_kernels=True) as kernels:
+        assert not kernels.ready() and kernel_zygote.ZYGOTE_ENV not in os.environ
         km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
         try:
             assert run(kc, "import sys; print('scipy.stats' in sys.modules)") == "False"  # a fresh process
