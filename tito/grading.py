@@ -1,4 +1,5 @@
-"""`tito grade N SUBMISSIONS --out DIR`: autograde every student, feedback, a grades CSV.
+"""`tito grade N SUBMISSIONS --out DIR` (autograde every student, feedback, a grades CSV) and
+`tito feedback N --out DIR` (feedback pages again, from the gradebook, e.g. after manual grading).
 
 `DIR` is an nbgrader course folder: `source/` and `release/` (generated from the module), `submitted/`
 (copies of the notebooks), `autograded/`, `feedback/<student>/<module_key>/*.html`, `gradebook.db`, and
