@@ -303,6 +303,18 @@ def _write_atomic(path: Path, data: bytes) -> Path:
         raise
 
 
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write `path` through a temporary file and a rename: readers see the old file or the new one."""
+    path = Path(path)
+    tmp = _write_atomic(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def save_model(model: Layer, path: str | Path, metadata: dict | None = None) -> tuple[Path, Path]:
     """Save a model as data: `<path>.npz` (arrays) and `<path>.json` (architecture).
 

@@ -77,7 +77,7 @@ from threadpoolctl import threadpool_limits
 from tinytorch.core.layers import Flatten, Linear, ReLU, Sequential
 from tinytorch.core.spatial import AvgPool2d, Conv2d, GlobalAvgPool2d, GlobalMaxPool2d, im2col
 from tinytorch.core.tensor import Tensor
-from tinytorch.models.zoo import WEIGHTS_DIR, load_model
+from tinytorch.models.zoo import WEIGHTS_DIR, load_model, write_bytes_atomic
 
 # %% [markdown]
 # ## A cache for generated data
@@ -135,26 +135,6 @@ def cache_dir(root: str | Path | None = None) -> Path:
     return fallback
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write `path` through a temporary file and a rename: readers see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; reports and caches get the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def arrays_sha256(arrays: Mapping[str, np.ndarray]) -> str:
     """A hash of named arrays (names, dtypes, shapes and bytes), independent of file format."""
     digest = hashlib.sha256()
@@ -203,8 +183,8 @@ def cached_arrays(key: str, build: Callable[[], tuple[dict[str, np.ndarray], dic
                 "generation_seconds": round(time.perf_counter() - start, 3), "format_version": DATA_FORMAT_VERSION}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    _atomic_write_bytes(npz_path, buffer.getvalue())
-    _atomic_write_bytes(json_path, (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode())
+    write_bytes_atomic(npz_path, buffer.getvalue())
+    write_bytes_atomic(json_path, (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode())
     return arrays, {**metadata, "cache": status, "cache_path": str(npz_path)}
 
 # %% [markdown]
@@ -1679,9 +1659,9 @@ class TinyMLPerf:
                                                           "numpy": np.__version__},
                   "compliance_rate": compliant / len(results), "compliant_tasks": compliant,
                   "total_tasks": len(results), "results": dict(results)}
-        _atomic_write_bytes(output_path, (json.dumps(report, indent=2, default=_json_default) + "\n").encode())
+        write_bytes_atomic(output_path, (json.dumps(report, indent=2, default=_json_default) + "\n").encode())
         summary = _markdown_summary(report)
-        _atomic_write_bytes(output_path.with_name(f"{output_path.stem}_summary.md"), summary.encode())
+        write_bytes_atomic(output_path.with_name(f"{output_path.stem}_summary.md"), summary.encode())
         return summary
 
 

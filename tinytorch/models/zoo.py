@@ -27,7 +27,8 @@ from ..optimization.quantization import QuantizedConv2d, QuantizedLinear, quanti
 
 # %% auto #0
 __all__ = ['FORMAT_NAME', 'FORMAT_VERSION', 'CONTAINER_TYPES', 'WEIGHTS_DIR', 'PRUNE_RECIPE', 'supported_layer_types',
-           'save_model', 'load_model', 'list_reference_models', 'describe_reference_model', 'load_reference_model']
+           'write_bytes_atomic', 'save_model', 'load_model', 'list_reference_models', 'describe_reference_model',
+           'load_reference_model']
 
 # %% ../../nbs/17_models/models_dev.ipynb #models-codecs
 FORMAT_NAME = "tinytorch-model"
@@ -244,6 +245,18 @@ def _write_atomic(path: Path, data: bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write `path` through a temporary file and a rename: readers see the old file or the new one."""
+    path = Path(path)
+    tmp = _write_atomic(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def save_model(model: Layer, path: str | Path, metadata: dict | None = None) -> tuple[Path, Path]:
