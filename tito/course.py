@@ -150,6 +150,10 @@ def write_kernelspec(folder: Path, project_root: Path, settings: CourseSettings,
     return spec_dir
 
 
+def _say_kernels_are_fresh(error: Exception) -> None:
+    print(f"tito: warm grading kernels unavailable ({error}); starting a fresh kernel per student", file=sys.stderr)
+
+
 class KernelStart:
     """How grading kernels start: forked from a warm zygote once `ready()` says so, else fresh processes."""
 
@@ -168,8 +172,7 @@ class KernelStart:
         except RuntimeError as error:
             # Without the variable the provisioner starts each kernel as a fresh process: slower, same grades.
             self.zygote = None
-            print(f"tito: warm grading kernels unavailable ({error}); starting a fresh kernel per student",
-                  file=sys.stderr)
+            _say_kernels_are_fresh(error)
             return False
 
 
@@ -204,8 +207,7 @@ def grading_environment(project_root: Path, settings: CourseSettings, warm_kerne
                 kernels.zygote = stack.enter_context(kernel_zygote.running_zygote(Path(scratch),
                                                                                   kernel_env(project_root)))
             except OSError as error:
-                print(f"tito: warm grading kernels unavailable ({error}); starting a fresh kernel per student",
-                      file=sys.stderr)
+                _say_kernels_are_fresh(error)
         try:
             yield kernels
         finally:
