@@ -77,21 +77,54 @@ def plan_export(module: Module, notebook=None) -> ExportPlan:
     """Export the module into a scratch tree; return the files it produces.
 
     Args:
-        module: the module (its source is linted and converted unless `notebook` is given).
-        notebook: a student's notebook of this module to export instead of the source. Its cells
-            go through the same nbdev export; `nbs/` is left alone (it mirrors the source).
+        module: the module (its lesson is linted and converted unless `notebook` is given).
+        notebook: a student's notebook of the lesson to export instead of the lesson source. Its cells
+            go through the same nbdev export; `nbs/` is left alone (it mirrors the source). The module's
+            provided sources are always exported from their files: they hold no solutions.
     """
-    from nbdev.export import nb_export  # imported late: it costs ~1 s
-
-    root = module.root
-    nb_rel = module.notebook.relative_to(root)
     plan = ExportPlan(module)
     if notebook is None:
         lint_or_raise(module)
-        text = notebook_text(read_module_notebook(module.source))
-        plan.files[nb_rel.as_posix()] = text
-    else:
-        text = notebook_text(notebook)
+        notebook = read_module_notebook(module.source)
+        plan.files[module.notebook.relative_to(module.root).as_posix()] = notebook_text(notebook)
+    produced_by: dict[str, Path] = {}
+    for source in module.sources:
+        if source == module.source:
+            text = notebook_text(notebook)
+        else:
+            text = notebook_text(read_module_notebook(source))
+            plan.files[module.notebook_of(source).relative_to(module.root).as_posix()] = text
+        for rel, code in _export_notebook(module, source, text).items():
+            if rel in produced_by:
+                raise TitoError(f"{module.key}: both {produced_by[rel].name} and {source.name} export {rel}; "
+                                "each package file (room) has one source: move the cells into one of them", 1)
+            produced_by[rel] = source
+            plan.files[rel] = code
+    if not exported_module_names(plan):
+        raise TitoError(f"{module.key}: the export produced no package file; mark cells with `#| export`", 1)
+    return plan
+
+
+class _EveryTargetNew:
+    """nbdev's ModuleMaker, writing every target file afresh.
+
+    nbdev 2 writes a notebook's `#| default_exp` module anew but only *appends* cells marked
+    `#| export other.module` to a file that must already exist. Here each target (room) has exactly one
+    source and is exported into an empty scratch folder, so every target is written whole, from its cells.
+    """
+
+    def __new__(cls, dest, name, nb_path, is_new=True, parse=True, solo_nb=False):
+        from nbdev.maker import ModuleMaker
+        return ModuleMaker(dest, name, nb_path, is_new=True, parse=parse, solo_nb=solo_nb)
+
+
+def _export_notebook(module: Module, source: Path, text: str) -> dict[str, str]:
+    """nbdev-export one notebook (the text of `source` or of a student's notebook) into a scratch tree."""
+    from nbdev.export import nb_export  # imported late: it costs ~1 s
+
+    root = module.root
+    nb_rel = module.notebook_of(source).relative_to(root)
+    files = {}
     with tempfile.TemporaryDirectory(prefix="tito-export-") as scratch:
         scratch = Path(scratch)
         # Same layout as the project, so nbdev's relative paths in the headers come out the same.
@@ -101,17 +134,16 @@ def plan_export(module: Module, notebook=None) -> ExportPlan:
         try:
             os.chdir(root)  # nbdev reads settings.ini from the working folder
             with _quiet_nbdev_env():
-                nb_export(str(scratch / nb_rel), lib_path=str(lib))
+                nb_export(str(scratch / nb_rel), lib_path=str(lib), mod_maker=_EveryTargetNew)
         except Exception as error:  # nbdev raises many kinds; name the module and keep the cause
-            raise TitoError(f"{module.key}: nbdev export failed: {type(error).__name__}: {error}", 1) from error
+            raise TitoError(f"{module.key}: nbdev export of {source.name} failed: {type(error).__name__}: "
+                            f"{error}", 1) from error
         finally:
             os.chdir(cwd)
         for path in sorted(lib.rglob("*.py")):
             rel = Path("tinytorch") / path.relative_to(lib)
-            plan.files[rel.as_posix()] = path.read_text(encoding="utf-8")
-    if not exported_module_names(plan):
-        raise TitoError(f"{module.key}: the export produced no package file; mark cells with `#| export`", 1)
-    return plan
+            files[rel.as_posix()] = path.read_text(encoding="utf-8")
+    return files
 
 
 def apply_export(plan: ExportPlan) -> list[str]:

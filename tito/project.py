@@ -1,7 +1,9 @@
 """Where the project lives and which modules it has.
 
-A module is a folder `modules/NN_name/` holding one hand-edited source `name_dev.py`. Everything else
-(the notebook in `nbs/`, the package code in `tinytorch/`) is generated from that source.
+A module is a folder `modules/NN_name/` holding its lesson, `name_dev.py` (the one notebook students get
+and are graded on), and optionally *provided sources*: other percent-format `.py` files beside it that hold
+code the lesson imports but does not teach line by line (no exercises, no solution regions). Everything
+else (the notebooks in `nbs/`, the package code in `tinytorch/`) is generated from these sources.
 """
 from __future__ import annotations
 
@@ -32,12 +34,37 @@ class Module:
         return f"{self.number}_{self.name}"
 
     @property
+    def folder(self) -> Path:
+        return self.root / "modules" / self.key
+
+    @property
     def source(self) -> Path:
-        return self.root / "modules" / self.key / f"{self.name}_dev.py"
+        """The lesson: the notebook students receive, fill in and are graded on."""
+        return self.folder / f"{self.name}_dev.py"
+
+    @property
+    def provided_sources(self) -> list[Path]:
+        """The module's provided code, exported as it is: every other `*.py` in the folder, sorted.
+
+        They hold no solutions, so a student course exports them unchanged beside the student's lesson.
+        """
+        if not self.folder.is_dir():
+            return []
+        return sorted(path for path in self.folder.glob("*.py")
+                      if path.name != self.source.name and not path.name.startswith((".", "_")))
+
+    @property
+    def sources(self) -> list[Path]:
+        """The lesson first, then the provided sources."""
+        return [self.source, *self.provided_sources]
+
+    def notebook_of(self, source: Path) -> Path:
+        """Where the notebook generated from `source` (one of `sources`) lives in `nbs/`."""
+        return self.root / "nbs" / self.key / f"{Path(source).stem}.ipynb"
 
     @property
     def notebook(self) -> Path:
-        return self.root / "nbs" / self.key / f"{self.name}_dev.ipynb"
+        return self.notebook_of(self.source)
 
     @property
     def tests_dir(self) -> Path:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tito.fileio import write_bytes_atomic
+from tinytorch.utils.files import write_bytes_atomic
 
 SPLIT_SEED = 20240919
 TRAIN_PER_CLASS = 100

@@ -1,7 +1,8 @@
 """Train the reference 64-32-10 MLP on TinyDigits with plain NumPy and ship its weights.
 
-The recipe is fixed and seeded: He initialisation, softmax cross-entropy, Adam on shuffled
-minibatches, all drawn from one `np.random.default_rng(seed)`. The arithmetic runs in float64 on one
+The recipe is fixed and seeded: He initialisation, softmax cross-entropy plus L2, Adam on shuffled
+minibatches (the course's one Adam loop, `tinytorch.models.training.adam`), all drawn from one
+`np.random.default_rng(seed)`. The arithmetic runs in float64 on one
 BLAS thread (so the summation order, hence every bit, is the same on every run), and the weights are
 rounded to float32 at the end. The model is written with `tinytorch.models.zoo.save_model`, so the
 shipped files are produced by the same code that users call.
@@ -24,18 +25,11 @@ sys.path.insert(0, str(ROOT))  # use this checkout's tinytorch when run as a scr
 
 from tinytorch.core.layers import Flatten, Linear, ReLU, Sequential  # noqa: E402
 from tinytorch.datasets.tinydigits import load_tinydigits  # noqa: E402
+from tinytorch.models.training import adam, he_init  # noqa: E402
 from tinytorch.models.zoo import WEIGHTS_DIR, save_model  # noqa: E402
 
 RECIPE = {"seed": 17, "hidden": 32, "epochs": 150, "batch_size": 32, "learning_rate": 0.003,
           "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 1e-4}
-
-
-def init_params(rng: np.random.Generator, sizes: list[int]) -> list[np.ndarray]:
-    params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        params.append(rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in))
-        params.append(np.zeros(fan_out))
-    return params
 
 
 def forward(params: list[np.ndarray], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,24 +57,14 @@ def loss_and_grads(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, weigh
 
 def train(x: np.ndarray, y: np.ndarray, recipe: dict) -> tuple[list[np.ndarray], float]:
     rng = np.random.default_rng(recipe["seed"])
-    params = init_params(rng, [x.shape[1], recipe["hidden"], int(y.max()) + 1])
-    moments = [np.zeros_like(p) for p in params]
-    squares = [np.zeros_like(p) for p in params]
-    step = 0
-    for _ in range(recipe["epochs"]):
-        order = rng.permutation(len(y))
-        for start in range(0, len(y), recipe["batch_size"]):
-            batch = order[start:start + recipe["batch_size"]]
-            loss, grads = loss_and_grads(params, x[batch], y[batch], recipe["weight_decay"])
-            step += 1
-            for p, g, m, v in zip(params, grads, moments, squares):
-                m *= recipe["beta1"]
-                m += (1 - recipe["beta1"]) * g
-                v *= recipe["beta2"]
-                v += (1 - recipe["beta2"]) * g * g
-                m_hat = m / (1 - recipe["beta1"] ** step)
-                v_hat = v / (1 - recipe["beta2"] ** step)
-                p -= recipe["learning_rate"] * m_hat / (np.sqrt(v_hat) + recipe["eps"])
+    params = he_init(rng, [x.shape[1], recipe["hidden"], int(y.max()) + 1], dtype=np.float64)
+
+    def gradients(batch: np.ndarray) -> list[np.ndarray]:
+        return loss_and_grads(params, x[batch], y[batch], recipe["weight_decay"])[1]
+
+    adam(params, gradients, len(y), epochs=recipe["epochs"], batch_size=recipe["batch_size"],
+         learning_rate=recipe["learning_rate"], rng=rng, beta1=recipe["beta1"], beta2=recipe["beta2"],
+         eps=recipe["eps"])
     final_loss, _ = loss_and_grads(params, x, y, recipe["weight_decay"])
     return params, float(final_loss)
 

@@ -45,7 +45,6 @@
 #| export
 from __future__ import annotations
 
-import numbers
 import time
 import tracemalloc
 from typing import Callable
@@ -53,7 +52,8 @@ from typing import Callable
 import numpy as np
 
 from tinytorch.core.layers import Layer, Linear, Sequential
-from tinytorch.core.tensor import Tensor
+from tinytorch.utils.checks import check_count, check_input_shape
+from tinytorch.utils.inference import as_array, inference_function
 
 # %% nbgrader={"grade": false, "grade_id": "profiling-helpers", "locked": false, "schema_version": 3, "solution": false}
 #| export
@@ -67,36 +67,9 @@ def _leaf_layers(model: Layer) -> list[Layer]:
     return [model]
 
 
-def _as_array(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _call_model(model, x):
-    """Run one inference: `model.forward(x)` if it has one, else `model(x)`."""
-    forward = getattr(model, "forward", None)
-    if callable(forward):
-        return forward(x)
-    if callable(model):
-        return model(x)
-    raise TypeError(f"the model must have a forward(x) method or be callable, got {type(model).__name__}")
-
-
-def _check_input_shape(input_shape) -> tuple[int, ...]:
-    """A batch-first shape of positive integers, at least 2-D."""
-    if not isinstance(input_shape, (tuple, list)) or any(
-            isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in input_shape):
-        raise ValueError(f"input_shape={input_shape!r} must be a tuple of integers, batch first, e.g. (1, 64)")
-    if len(input_shape) < 2:
-        raise ValueError(f"input_shape={tuple(input_shape)!r} has no batch axis; pass (batch, features...), e.g. (1, 64)")
-    if any(n < 1 for n in input_shape):
-        raise ValueError(f"input_shape={tuple(input_shape)!r} has a zero or negative size; every axis must be >= 1")
-    return tuple(int(n) for n in input_shape)
-
-
-def _check_count(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
-    return int(value)
+def _inference(model) -> Callable:
+    """The model's inference call, found once (`forward`, `predict` or the model itself), as benchmarks call it."""
+    return inference_function(model)[0]
 
 # %% [markdown]
 # ## Counting FLOPs of one layer
@@ -232,7 +205,7 @@ def time_calls(fn: Callable[[], object], warmup: int = 10, iterations: int = 100
         ValueError: for negative warm-up or fewer than one iteration.
         RuntimeError: if the clock goes backwards.
     """
-    warmup, iterations = _check_count("warmup", warmup, 0), _check_count("iterations", iterations, 1)
+    warmup, iterations = check_count("warmup", warmup, 0), check_count("iterations", iterations, 1)
     if not callable(fn) or not callable(clock):
         raise TypeError("fn and clock must both be callable")
     # Task 14.3: warm up, then time each call with two clock readings.
@@ -286,11 +259,11 @@ class Profiler:
         """The number of stored values: the sum of `p.size` over `model.parameters()`."""
         if not callable(getattr(model, "parameters", None)):
             raise TypeError(f"count_parameters needs a model with parameters(), got {type(model).__name__}")
-        return int(sum(_as_array(p).size for p in model.parameters()))
+        return int(sum(as_array(p).size for p in model.parameters()))
 
     def layer_flops_table(self, model: Layer, input_shape: tuple[int, ...]) -> list[dict]:
         """Per layer: its repr, the per-sample input shape it sees, and its FLOPs for the whole batch."""
-        shape = _check_input_shape(input_shape)
+        shape = check_input_shape(input_shape, min_axes=2)
         if not isinstance(model, Layer):
             raise TypeError(f"count_flops needs a tinytorch Layer such as Sequential, got {type(model).__name__}")
         batch, sample = shape[0], np.zeros((1, *shape[1:]), dtype=np.float32)
@@ -299,7 +272,7 @@ class Profiler:
             sample_shape = sample.shape[1:]
             rows.append({"layer": repr(layer), "sample_shape": sample_shape,
                          "flops": batch * layer_flops(layer, sample_shape)})
-            sample = _as_array(_call_model(layer, sample))
+            sample = as_array(_inference(layer)(sample))
         return rows
 
     def count_flops(self, model: Layer, input_shape: tuple[int, ...]) -> int:
@@ -320,8 +293,8 @@ class Profiler:
                     "buffer_bytes", "parameter_count")
             return {**{key: None for key in keys}, "unavailable": {key: reason for key in keys}}
         leaves = _leaf_layers(model) if isinstance(model, Layer) else [model]
-        parameter_bytes = int(sum(_as_array(p).nbytes for p in model.parameters()))
-        buffer_bytes = int(sum(_as_array(b).nbytes for layer in leaves
+        parameter_bytes = int(sum(as_array(p).nbytes for p in model.parameters()))
+        buffer_bytes = int(sum(as_array(b).nbytes for layer in leaves
                                for b in getattr(layer, "buffers", lambda: [])()))
         return {"parameter_memory_mb": parameter_bytes / BYTES_PER_MB, "buffer_memory_mb": buffer_bytes / BYTES_PER_MB,
                 "model_size_mb": (parameter_bytes + buffer_bytes) / BYTES_PER_MB,
@@ -343,12 +316,13 @@ class Profiler:
             count, the input shape and dtype, and a `method` string. For a plain callable without
             `parameters()`, the stored-size entries are None and `unavailable` says why.
         """
-        shape = _check_input_shape(input_shape)
+        shape = check_input_shape(input_shape, min_axes=2)
         stored = self._stored_bytes(model)
         x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-        output = _call_model(model, x)  # warm-up outside tracing
-        peak = traced_peak_bytes(lambda: _call_model(model, x))
-        output_bytes = int(_as_array(output).nbytes)
+        run = _inference(model)
+        output = run(x)  # warm-up outside tracing
+        peak = traced_peak_bytes(lambda: run(x))
+        output_bytes = int(as_array(output).nbytes)
         return {
             "peak_memory_mb": peak / BYTES_PER_MB,
             **stored,
@@ -367,7 +341,8 @@ class Profiler:
     def latency_samples(self, model, x, warmup: int = 10, iterations: int = 100,
                         clock: Callable[[], int] = time.perf_counter_ns) -> np.ndarray:
         """Every timed call's wall time in milliseconds, for statistics beyond the median."""
-        return time_calls(lambda: _call_model(model, x), warmup, iterations, clock)
+        run = _inference(model)
+        return time_calls(lambda: run(x), warmup, iterations, clock)
 
 # %% nbgrader={"grade": true, "grade_id": "profiling-profiler-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
 def test_unit_profiler():

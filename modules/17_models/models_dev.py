@@ -45,8 +45,6 @@ import functools
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +59,7 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.datasets.tinydigits import load_tinydigits
 from tinytorch.optimization.compression import fine_tune, magnitude_prune
 from tinytorch.optimization.quantization import QuantizedConv2d, QuantizedLinear, quantize_model
+from tinytorch.utils.files import commit_file, stage_file
 
 # %% [markdown]
 # ## A table of known layers
@@ -241,9 +240,10 @@ def supported_layer_types() -> list[str]:
 # names its arrays in the `.npz`. Only the exact classes in the table are accepted: a subclass may
 # compute something else, and saving it as its parent would load a different model.
 #
-# Both files are written atomically (a temporary file in the same folder, then `os.replace`), so a
-# crash leaves the old file or the new one, never half of one. The arrays go first; should a crash
-# fall between the two renames, the sha256 check on load reports the mismatched pair.
+# Both files are written atomically with `tinytorch.utils.files` (a synced temporary file in the same
+# folder, then `os.replace`), so a crash leaves the old file or the new one, never half of one. The
+# arrays go first; should a crash fall between the two renames, the sha256 check on load reports the
+# mismatched pair.
 
 # %% nbgrader={"grade": false, "grade_id": "models-save", "locked": false, "schema_version": 3, "solution": false}
 #| export
@@ -281,40 +281,6 @@ def _model_paths(path: str | Path) -> tuple[Path, Path]:
     return path.with_name(path.name + ".npz"), path.with_name(path.name + ".json")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`; return it for the caller to rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model gets the usual mode
-        return Path(tmp)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """Write `path` through a temporary file and a rename: readers see the old file or the new one."""
-    path = Path(path)
-    tmp = _write_atomic(path, data)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_model(model: Layer, path: str | Path, metadata: dict | None = None) -> tuple[Path, Path]:
     """Save a model as data: `<path>.npz` (arrays) and `<path>.json` (architecture).
 
@@ -342,14 +308,14 @@ def save_model(model: Layer, path: str | Path, metadata: dict | None = None) -> 
     if metadata is not None:
         document["metadata"] = metadata
     json_bytes = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    npz_tmp = _write_atomic(npz_path, npz_bytes)
+    npz_tmp = stage_file(npz_path, npz_bytes)
     try:
-        json_tmp = _write_atomic(json_path, json_bytes)
+        json_tmp = stage_file(json_path, json_bytes)
     except BaseException:
         npz_tmp.unlink(missing_ok=True)
         raise
-    os.replace(npz_tmp, npz_path)
-    os.replace(json_tmp, json_path)
+    commit_file(npz_tmp, npz_path)
+    commit_file(json_tmp, json_path)
     return npz_path, json_path
 
 # %% [markdown]
@@ -547,6 +513,7 @@ def load_model(path: str | Path) -> Layer:
 
 # %% nbgrader={"grade": false, "grade_id": "models-roundtrip-tests", "locked": false, "schema_version": 3, "solution": false}
 def test_unit_roundtrip():
+    import tempfile
     model = Sequential(Flatten(), Linear(4, 3, seed=1), ReLU(), Linear(3, 2, seed=2), Softmax(), name="tiny")
     with tempfile.TemporaryDirectory() as folder:
         npz_path, json_path = save_model(model, Path(folder) / "tiny")

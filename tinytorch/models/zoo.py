@@ -8,8 +8,6 @@ import functools
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +22,11 @@ from ..core.tensor import Tensor
 from ..datasets.tinydigits import load_tinydigits
 from ..optimization.compression import fine_tune, magnitude_prune
 from ..optimization.quantization import QuantizedConv2d, QuantizedLinear, quantize_model
+from ..utils.files import commit_file, stage_file
 
 # %% auto #0
 __all__ = ['FORMAT_NAME', 'FORMAT_VERSION', 'CONTAINER_TYPES', 'WEIGHTS_DIR', 'PRUNE_RECIPE', 'supported_layer_types',
-           'write_bytes_atomic', 'save_model', 'load_model', 'list_reference_models', 'describe_reference_model',
-           'load_reference_model']
+           'save_model', 'load_model', 'list_reference_models', 'describe_reference_model', 'load_reference_model']
 
 # %% ../../nbs/17_models/models_dev.ipynb #models-codecs
 FORMAT_NAME = "tinytorch-model"
@@ -225,40 +223,6 @@ def _model_paths(path: str | Path) -> tuple[Path, Path]:
     return path.with_name(path.name + ".npz"), path.with_name(path.name + ".json")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`; return it for the caller to rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a saved model gets the usual mode
-        return Path(tmp)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """Write `path` through a temporary file and a rename: readers see the old file or the new one."""
-    path = Path(path)
-    tmp = _write_atomic(path, data)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_model(model: Layer, path: str | Path, metadata: dict | None = None) -> tuple[Path, Path]:
     """Save a model as data: `<path>.npz` (arrays) and `<path>.json` (architecture).
 
@@ -286,14 +250,14 @@ def save_model(model: Layer, path: str | Path, metadata: dict | None = None) -> 
     if metadata is not None:
         document["metadata"] = metadata
     json_bytes = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    npz_tmp = _write_atomic(npz_path, npz_bytes)
+    npz_tmp = stage_file(npz_path, npz_bytes)
     try:
-        json_tmp = _write_atomic(json_path, json_bytes)
+        json_tmp = stage_file(json_path, json_bytes)
     except BaseException:
         npz_tmp.unlink(missing_ok=True)
         raise
-    os.replace(npz_tmp, npz_path)
-    os.replace(json_tmp, json_path)
+    commit_file(npz_tmp, npz_path)
+    commit_file(json_tmp, json_path)
     return npz_path, json_path
 
 # %% ../../nbs/17_models/models_dev.ipynb #models-check-array
