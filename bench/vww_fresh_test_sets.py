@@ -21,6 +21,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's tinytorch
 
 from tinytorch.benchmarking import tinymlperf as tm  # noqa: E402
+from tinytorch.datasets.wake_words import make_visual_wake_words  # noqa: E402
 
 
 def accuracy_row(label: str, model, data) -> str:
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         if seed == tm.DATA_SEED:
             continue
-        print(accuracy_row(f"fresh (data seed {seed})", model, tm.make_visual_wake_words("full", seed, cache)))
+        print(accuracy_row(f"fresh (data seed {seed})", model, make_visual_wake_words("full", seed, cache)))
     return 0
 
 

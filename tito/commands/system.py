@@ -83,7 +83,7 @@ def _shipped_files_check() -> dict:
 def _speech_check() -> dict:
     """espeak-ng voices TinyMLPerf's keyword-spotting data; it comes from the espeakng-loader wheel."""
     try:
-        from tinytorch.benchmarking.tinymlperf import _espeak_version
+        from tinytorch.datasets.keywords import _espeak_version
 
         return _check("speech synthesiser (keyword-spotting data)", True, _espeak_version())
     except (RuntimeError, OSError, AttributeError) as error:
@@ -95,7 +95,7 @@ def _cache_check() -> dict:
     """Generated TinyMLPerf data is cached; an unwritable folder only costs time (a temporary one is used)."""
     import warnings
 
-    from tinytorch.benchmarking.tinymlperf import cache_dir
+    from tinytorch.datasets.task_data import cache_dir
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
