@@ -6,8 +6,10 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 # %% auto #0
-__all__ = ['check_count', 'check_positive', 'check_input_shape']
+__all__ = ['check_count', 'check_positive', 'finite_values', 'check_input_shape']
 
 # %% ../../nbs/01_tensor/utilities.ipynb #cell-6
 def check_count(name: str, value, low: int) -> int:
@@ -22,6 +24,21 @@ def check_positive(name: str, value, example: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name}={value!r} must be a positive finite number" + (f", e.g. {example}" if example else ""))
     return float(value)
+
+
+def finite_values(values, what: str = "values") -> np.ndarray:
+    """`values` as a 1-D float64 array; ValueError if it is empty or holds NaN or infinite numbers."""
+    try:
+        array = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{what} must be numbers, got {values!r:.80}") from error
+    if array.size == 0:
+        raise ValueError(f"{what} is empty; a result needs at least one measured value")
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        raise ValueError(f"{what} holds NaN or infinite numbers at positions {bad[:5].tolist()} "
+                         f"(e.g. {array[bad[0]]}); a failed measurement must raise, not be recorded")
+    return array
 
 
 def check_input_shape(input_shape, min_axes: int = 1) -> tuple[int, ...]:
