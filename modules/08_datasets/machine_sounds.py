@@ -48,8 +48,8 @@ import numpy as np
 import scipy.signal
 
 from tinytorch.datasets.audio import mel_filterbank
-from tinytorch.datasets.task_data import (DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size,
-                                          class_balance, make_task_data)
+from tinytorch.datasets.task_data import (
+    DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size, class_balance, make_task_data)
 
 # %%
 #| export

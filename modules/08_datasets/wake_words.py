@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinytorch.datasets.task_data import (DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size,
-                                          make_task_data)
+from tinytorch.datasets.task_data import (
+    DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size, make_task_data)
 
 # %%
 #| export

@@ -67,8 +67,8 @@ import scipy.stats
 from tinytorch.benchmarking.references import mlp_reference, shipped_vww_cnn
 from tinytorch.core.layers import Sequential
 from tinytorch.datasets.audio import mel_filterbank
-from tinytorch.datasets.task_data import (DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size,
-                                          make_task_data)
+from tinytorch.datasets.task_data import (
+    DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size, make_task_data)
 from tinytorch.utils.files import write_bytes_atomic
 from tinytorch.utils.inference import as_array, inference_function, model_name
 

@@ -73,36 +73,35 @@
 # %%
 #| default_exp benchmarking.benchmark
 #| export
-from __future__ import annotations
-
 from tinytorch.benchmarking.energy import estimate_energy_per_inference, measure_energy
-from tinytorch.benchmarking.energy_meter import (RAPL_ROOT, EnergyMeter, RaplPackage, find_rapl_packages,
-                                                 rapl_delta_uj)
+from tinytorch.benchmarking.energy_meter import (
+    RAPL_ROOT, EnergyMeter, RaplPackage, find_rapl_packages, rapl_delta_uj)
 from tinytorch.benchmarking.calls import BenchmarkError
 from tinytorch.benchmarking.events import OLYMPIC_SCORED_METRICS, Constraint, Objective, OlympicEvent
-from tinytorch.benchmarking.measurement import (Benchmark, accuracy_from_outputs, best_model, compare_results,
-                                                difference_test, within_noise_of)
-from tinytorch.benchmarking.metrics import (METRIC_DIRECTIONS, METRIC_UNITS, METRICS, SUITE_METRICS, Metric,
-                                            check_metric)
+from tinytorch.benchmarking.measurement import (
+    Benchmark, accuracy_from_outputs, best_model, compare_results, difference_test, within_noise_of)
+from tinytorch.benchmarking.metrics import (
+    METRIC_DIRECTIONS, METRIC_UNITS, METRICS, SUITE_METRICS, Metric, check_metric)
 from tinytorch.benchmarking.olympics import check_olympic_constraints, score_olympic_event
-from tinytorch.benchmarking.optimization import (compare_ablation_orders, compare_optimization_techniques,
-                                                 optimize_benchmark_configuration, run_ablation,
-                                                 summarize_optimizations)
+from tinytorch.benchmarking.optimization import (
+    compare_ablation_orders, compare_optimization_techniques, optimize_benchmark_configuration, run_ablation,
+    summarize_optimizations)
 from tinytorch.benchmarking.pareto import dominates, pareto_front
 from tinytorch.benchmarking.plots import frontier_staircase
 from tinytorch.benchmarking.report import DeploymentConstraints
 from tinytorch.benchmarking.results_file import RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, results_to_json
 from tinytorch.benchmarking.settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
-from tinytorch.benchmarking.significance import (compare_accuracy_counts, display_interval, intervals_overlap,
-                                                 ratio_of_means_interval)
-from tinytorch.benchmarking.statistics import (BenchmarkResult, coefficient_of_variation, compare_samples,
-                                               median_confidence_interval, t_confidence_interval, tukey_outlier_count)
-from tinytorch.benchmarking.suite import (BenchmarkSuite, plot_metric_panel, plot_pareto_panel, render_report,
-                                          results_from_json)
-from tinytorch.benchmarking.system import (busy_machine, collect_system_info, measure_timer_overhead_ns,
-                                           timing_environment)
-from tinytorch.benchmarking.timing import (PreciseTimer, calibrate_calls_per_block, calibration_target_ns,
-                                           interleaved_block_times, precise_timer)
+from tinytorch.benchmarking.significance import (
+    compare_accuracy_counts, display_interval, intervals_overlap, ratio_of_means_interval)
+from tinytorch.benchmarking.statistics import (
+    BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval, t_confidence_interval,
+    tukey_outlier_count)
+from tinytorch.benchmarking.suite import (
+    BenchmarkSuite, plot_metric_panel, plot_pareto_panel, render_report, results_from_json)
+from tinytorch.benchmarking.system import (
+    busy_machine, collect_system_info, measure_timer_overhead_ns, timing_environment)
+from tinytorch.benchmarking.timing import (
+    PreciseTimer, calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, precise_timer)
 from tinytorch.benchmarking.tinymlperf import TinyMLPerf
 from tinytorch.profiling.profiler import BYTES_PER_MB
 
@@ -143,15 +142,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tinytorch.benchmarking.calls import (BenchmarkError, Dataset, call_checked, call_model, guarded, model_size_mb,
-                                          normalize_dataset)
+from tinytorch.benchmarking.calls import (
+    BenchmarkError, Dataset, call_checked, call_model, guarded, model_size_mb, normalize_dataset)
 from tinytorch.benchmarking.metrics import BENCHMARK_METRICS, best_model, metric_info
 from tinytorch.benchmarking.settings import BenchmarkSettings
 from tinytorch.benchmarking.significance import compare_accuracy_counts, correct_counts
 from tinytorch.benchmarking.statistics import BenchmarkResult, compare_samples
 from tinytorch.benchmarking.system import collect_system_info
-from tinytorch.benchmarking.timing import (calibrate_calls_per_block, calibration_target_ns, interleaved_block_times,
-                                           repeat_calls)
+from tinytorch.benchmarking.timing import (
+    calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, repeat_calls)
 from tinytorch.profiling.profiler import BYTES_PER_MB, traced_peak_bytes
 from tinytorch.utils.checks import check_input_shape
 from tinytorch.utils.inference import as_array, inference_function, model_name
@@ -191,8 +190,8 @@ from tinytorch.benchmarking.metrics import METRICS, SUITE_METRICS, check_metric
 from tinytorch.benchmarking.pareto import pareto_front
 from tinytorch.benchmarking.plots import comparison_figure, draw_metric_panel, draw_pareto_panel, pareto_figure, save_png
 from tinytorch.benchmarking.report import DeploymentConstraints, render_markdown
-from tinytorch.benchmarking.results_file import (parse_results_document, read_results_file, results_to_json,
-                                                 write_results_file)
+from tinytorch.benchmarking.results_file import (
+    parse_results_document, read_results_file, results_to_json, write_results_file)
 from tinytorch.benchmarking.significance import display_interval
 from tinytorch.benchmarking.settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
 from tinytorch.benchmarking.statistics import BenchmarkResult
@@ -217,8 +216,8 @@ from tinytorch.benchmarking.metrics import METRICS
 from tinytorch.benchmarking.statistics import coefficient_of_variation
 from tinytorch.benchmarking.suite import BenchmarkSuite
 from tinytorch.benchmarking.system import measure_timer_overhead_ns
-from tinytorch.benchmarking.timing import (calibrate_calls_per_block, calibration_target_ns, interleaved_block_times,
-                                           repeat_calls)
+from tinytorch.benchmarking.timing import (
+    calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, repeat_calls)
 from tinytorch.utils.checks import check_count, check_input_shape
 from tinytorch.utils.inference import inference_function, model_name
 
@@ -1205,7 +1204,9 @@ class Benchmark:
 
     def inputs(self, input_shape: tuple[int, ...] | None = None) -> np.ndarray:
         """The seeded input (default shape: the settings' input shape, else (1, 28, 28))."""
-        shape = check_input_shape(input_shape or self.settings.input_shape or (1, 28, 28))
+        if input_shape is None:
+            input_shape = self.settings.input_shape or (1, 28, 28)
+        shape = check_input_shape(input_shape)
         return np.random.default_rng(self.settings.seed).standard_normal(shape).astype(np.float32)
 
     def block_runners(self, x: np.ndarray) -> dict[str, Callable[[int], None]]:

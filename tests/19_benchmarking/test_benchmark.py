@@ -12,20 +12,9 @@ from tinytorch.benchmarking.benchmark import (Benchmark, BenchmarkError, Benchma
                                               measure_timer_overhead_ns, precise_timer, timing_environment)
 from tinytorch.core.layers import Flatten, Linear, ReLU, Sequential
 from tinytorch.core.tensor import Tensor
+from tinytorch.utils.testing import FakeClock
 
 MB = 1024 * 1024
-
-
-class FakeClock:
-    """Nanoseconds that advance only when told: by the fake models, or by `tick` per reading."""
-
-    def __init__(self, tick: int = 0):
-        self.now, self.tick, self.readings = 0, tick, 0
-
-    def __call__(self) -> int:
-        self.readings += 1
-        self.now += self.tick
-        return self.now
 
 
 class FakeModel:
@@ -36,7 +25,7 @@ class FakeModel:
 
     def forward(self, x):
         self.log.append(self.name)
-        self.clock.now += self.ns
+        self.clock.advance(self.ns)
         return np.zeros((np.shape(x)[0], self.width), dtype=np.float32)
 
 
@@ -46,6 +35,7 @@ def mlp(name=None):
 
 # --- timing on a fake clock -------------------------------------------------------------------
 
+@pytest.mark.task("benchmarking-timer")
 def test_precise_timer_is_a_real_context_manager_and_records_on_error():
     clock = FakeClock(tick=700)
     timer = precise_timer(clock)
@@ -59,6 +49,7 @@ def test_precise_timer_is_a_real_context_manager_and_records_on_error():
     assert failing.elapsed_ns == 700
 
 
+@pytest.mark.task("benchmarking-timer")
 def test_precise_timer_refuses_a_clock_going_backwards():
     readings = iter([100, 50])
     with pytest.raises(RuntimeError, match="backwards"):
@@ -72,6 +63,7 @@ def test_timer_overhead_is_the_median_gap_between_readings():
     assert measure_timer_overhead_ns(FakeClock(tick=40), samples=100) == 40.0
 
 
+@pytest.mark.task("benchmarking-calibrate")
 def test_calibration_doubles_until_the_block_reaches_the_target():
     clock, sizes = FakeClock(), []
 
@@ -83,6 +75,7 @@ def test_calibration_doubles_until_the_block_reaches_the_target():
     assert sizes == [2**k for k in range(13)]
 
 
+@pytest.mark.task("benchmarking-calibrate")
 def test_calibration_keeps_the_timer_under_one_percent():
     # a 60 ns clock and no minimum: the block must last at least 6 us
     target = calibration_target_ns(60.0, 0.01, min_block_ns=0)
@@ -212,6 +205,7 @@ def one_hot(labels, classes=3):
     return np.eye(classes, dtype=np.float32)[labels]
 
 
+@pytest.mark.task("benchmarking-accuracy")
 def test_accuracy_per_dataset_from_outputs():
     y = np.array([0, 1, 2, 2, 1, 0, 0, 1])
     x = one_hot(y)
@@ -233,6 +227,7 @@ def test_accuracy_per_dataset_from_outputs():
     assert [d["correct"] for d in details] == [8, 3, 7] and [d["samples"] for d in details] == [8, 4, 8]
 
 
+@pytest.mark.task("benchmarking-accuracy")
 def test_accuracy_single_output_threshold_and_predict_labels():
     x = np.array([[0.9], [0.2], [0.7], [0.4]], dtype=np.float32)
     y = np.array([1, 0, 0, 0])
@@ -416,7 +411,7 @@ def test_duplicate_names_are_an_error():
     ({"measurement_runs": 2.5}, "measurement_runs=2.5"),
     ({"warmup_runs": -1}, "warmup_runs=-1"),
     ({"min_block_ms": -1}, "min_block_ms"),
-    ({"max_timer_overhead": 0}, "max_overhead_fraction"),
+    ({"max_timer_overhead": 0}, "max_timer_overhead=0 must be a fraction"),
 ])
 def test_bad_settings(kwargs, words):
     with pytest.raises(ValueError, match=words):

@@ -61,6 +61,7 @@ def test_a_real_accuracy_drop_counts():
     assert balanced == pytest.approx((2.0 * 4.0 * 150 / 192) ** (1 / 3))
 
 
+@pytest.mark.task("benchmarking-olympic-constraints")
 def test_accuracy_contest_constraints_and_score():
     fits = entry(latency=[50.0, 50.0], memory=[5.0, 5.0])
     fits["accuracy"] = accuracy(199)
@@ -71,6 +72,7 @@ def test_accuracy_contest_constraints_and_score():
     assert not valid and score == 0.0 and "memory 12 breaks the constraint memory < 10 MB" in reasons[0]
 
 
+@pytest.mark.task("benchmarking-olympic-constraints")
 def test_accuracy_floor_and_missing_measurements():
     poor = entry(latency=[1.0, 1.0], accuracy=[0.84], memory=[1.0, 1.0])
     valid, score, reasons = score_olympic_event("latency_sprint", BASELINE, poor)
@@ -80,6 +82,7 @@ def test_accuracy_floor_and_missing_measurements():
     assert not valid and any("no memory measurement" in r for r in reasons)
 
 
+@pytest.mark.task("benchmarking-olympic-constraints")
 def test_constraint_check_is_on_the_mean_with_strict_ceilings():
     edge = entry(latency=[100.0, 100.0], accuracy=[0.9], memory=[9.99, 9.99])
     reasons = check_olympic_constraints("accuracy_contest", edge)

@@ -4,13 +4,15 @@ import copy
 import numpy as np
 import pytest
 
-from tinytorch.benchmarking.benchmark import (BYTES_PER_MB, BenchmarkResult, _recommend, compare_ablation_orders,
+from tinytorch.benchmarking.benchmark import (BYTES_PER_MB, BenchmarkResult, compare_ablation_orders,
                                               compare_optimization_techniques, difference_test,
                                               optimize_benchmark_configuration, run_ablation)
+from tinytorch.benchmarking.optimization import _recommend
 from tinytorch.datasets.tinydigits import load_tinydigits
 from tinytorch.models.zoo import load_reference_model
 from tinytorch.optimization.compression import magnitude_prune
 from tinytorch.optimization.quantization import quantize_model
+from tinytorch.utils.testing import FakeClock
 
 FAST = {"warmup_runs": 1, "measurement_runs": 3, "energy_block_seconds": 0.002}
 STEPS = [("quantize", quantize_model), ("prune", lambda model: magnitude_prune(model, sparsity=0.5))]
@@ -125,17 +127,14 @@ def test_ablation_bad_steps():
         compare_ablation_orders(base, STEPS, digits(), orders=[["quantize"], ["prune", "quantize"]])
 
 
-class FakeClock:
-    """A nanosecond clock that only the fake model advances, by a scripted cost per call."""
+class ScriptedModel:
+    """A model that advances a fake clock by a scripted cost per call (the last cost repeats)."""
 
     def __init__(self, costs):
-        self.now, self.costs, self.calls = 0, list(costs), 0
+        self.clock, self.costs, self.calls = FakeClock(), list(costs), 0
 
-    def __call__(self):
-        return self.now
-
-    def model(self, x):
-        self.now += self.costs[min(self.calls, len(self.costs) - 1)]
+    def __call__(self, x):
+        self.clock.advance(self.costs[min(self.calls, len(self.costs) - 1)])
         self.calls += 1
         return np.zeros((1, 10))
 
@@ -144,9 +143,9 @@ def test_run_count_advice_finds_the_warmup_and_the_ci_target():
     # 3 cold blocks, then per-block means alternating 100 and 110 us: CV ~5%.
     per_block = [400_000] * 3 + [100_000 if i % 2 else 110_000 for i in range(200)]
     costs = [cost for cost in per_block for _ in range(5)]
-    fake = FakeClock(costs)
-    advice = optimize_benchmark_configuration(fake.model, np.zeros((1, 8, 8)), max_runs=40, calls_per_block=5,
-                                              ci_target=0.02, clock=fake)
+    fake = ScriptedModel(costs)
+    advice = optimize_benchmark_configuration(fake, np.zeros((1, 8, 8)), max_runs=40, calls_per_block=5,
+                                              ci_target=0.02, clock=fake.clock)
     assert advice["warmup_blocks"] == 3 and advice["recommended_warmup_runs"] == 15, "3 blocks of 5 calls"
     values = np.array(advice["values_ms"][3:])
     s, m = values.std(ddof=1), values.mean()
@@ -157,8 +156,8 @@ def test_run_count_advice_finds_the_warmup_and_the_ci_target():
 
 
 def test_run_count_advice_calibrates_blocks_on_the_fake_clock():
-    fake = FakeClock([200_000])  # 0.2 ms a call: 8 calls make the first block of >= 1 ms
-    advice = optimize_benchmark_configuration(fake.model, np.zeros((1, 8, 8)), max_runs=10, clock=fake)
+    fake = ScriptedModel([200_000])  # 0.2 ms a call: 8 calls make the first block of >= 1 ms
+    advice = optimize_benchmark_configuration(fake, np.zeros((1, 8, 8)), max_runs=10, clock=fake.clock)
     assert advice["calls_per_block"] == 8 and advice["recommended_warmup_runs"] == 0
 
 

@@ -44,10 +44,12 @@ def suite_with(tmp_path, per_model: dict) -> BenchmarkSuite:
     ((2, 1), (1, 2), ("max", "min"), True),
     ((1, 2), (2, 1), ("max", "min"), False),
 ])
+@pytest.mark.task("benchmarking-pareto-dominance")
 def test_dominates_respects_each_direction(a, b, directions, expected):
     assert dominates(a, b, directions) is expected
 
 
+@pytest.mark.task("benchmarking-pareto-dominance")
 def test_dominates_rejects_bad_directions_and_lengths():
     with pytest.raises(ValueError, match="'min' or 'max'"):
         dominates((1, 2), (2, 1), ("lower", "max"))

@@ -42,6 +42,7 @@ def test_accuracy_is_computed_from_the_real_labels(measured):
     assert measured.results["accuracy"]["tinydigits_mlp"].mean == pytest.approx(expected)
 
 
+@pytest.mark.task("benchmarking-energy-estimate")
 def test_energy_is_labelled_with_its_method_and_keeps_cpu_time(measured):
     for result in measured.results["energy"].values():
         meta = result.metadata
@@ -92,6 +93,7 @@ def test_measured_energy_from_a_fake_rapl_counter_including_a_wrap(tmp_path):
     np.testing.assert_allclose(result.values, [3e-6, 3e-6])
 
 
+@pytest.mark.task("benchmarking-energy-estimate")
 def test_estimated_energy_with_a_fake_cpu_clock(tmp_path):
     clock = {"ns": 0}
 

@@ -63,3 +63,16 @@ def test_an_output_folder_that_cannot_be_written_is_a_clear_error(tmp_path, caps
     assert main(["bench", "demo", "--out", str(blocker / "results"), "--runs", "2", "--warmup", "0",
                  "--no-progress", "--no-ablation"]) == 1
     assert "output folder" in capsys.readouterr().err
+
+
+def test_demo_writes_its_one_settings_object_as_the_results_config(demo):
+    _, _, out = demo
+    config = json.loads((out / "benchmark_results.json").read_text())["config"]
+    assert config == {"warmup_runs": 1, "measurement_runs": 3, "min_block_ms": 1.0, "max_timer_overhead": 0.01,
+                      "seed": 0, "input_shape": [1, 8, 8], "energy_block_seconds": 0.05, "watts_per_core": 10.0}
+
+
+def test_a_bad_setting_names_the_flag(tmp_path, capsys):
+    assert main(["bench", "demo", "--out", str(tmp_path / "x"), "--runs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "measurement_runs=1: at least 2" in err and "--runs 1" in err

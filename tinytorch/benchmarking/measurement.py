@@ -14,15 +14,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .calls import (BenchmarkError, Dataset, call_checked, call_model, guarded, model_size_mb,
-                                          normalize_dataset)
+from .calls import (
+    BenchmarkError, Dataset, call_checked, call_model, guarded, model_size_mb, normalize_dataset)
 from .metrics import BENCHMARK_METRICS, best_model, metric_info
 from .settings import BenchmarkSettings
 from .significance import compare_accuracy_counts, correct_counts
 from .statistics import BenchmarkResult, compare_samples
 from .system import collect_system_info
-from .timing import (calibrate_calls_per_block, calibration_target_ns, interleaved_block_times,
-                                           repeat_calls)
+from .timing import (
+    calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, repeat_calls)
 from ..profiling.profiler import BYTES_PER_MB, traced_peak_bytes
 from ..utils.checks import check_input_shape
 from ..utils.inference import as_array, inference_function, model_name
@@ -168,7 +168,9 @@ class Benchmark:
 
     def inputs(self, input_shape: tuple[int, ...] | None = None) -> np.ndarray:
         """The seeded input (default shape: the settings' input shape, else (1, 28, 28))."""
-        shape = check_input_shape(input_shape or self.settings.input_shape or (1, 28, 28))
+        if input_shape is None:
+            input_shape = self.settings.input_shape or (1, 28, 28)
+        shape = check_input_shape(input_shape)
         return np.random.default_rng(self.settings.seed).standard_normal(shape).astype(np.float32)
 
     def block_runners(self, x: np.ndarray) -> dict[str, Callable[[int], None]]:

@@ -21,8 +21,8 @@ from .metrics import METRICS
 from .statistics import coefficient_of_variation
 from .suite import BenchmarkSuite
 from .system import measure_timer_overhead_ns
-from .timing import (calibrate_calls_per_block, calibration_target_ns, interleaved_block_times,
-                                           repeat_calls)
+from .timing import (
+    calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, repeat_calls)
 from ..utils.checks import check_count, check_input_shape
 from ..utils.inference import inference_function, model_name
 

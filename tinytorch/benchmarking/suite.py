@@ -19,8 +19,8 @@ from .metrics import METRICS, SUITE_METRICS, check_metric
 from .pareto import pareto_front
 from .plots import comparison_figure, draw_metric_panel, draw_pareto_panel, pareto_figure, save_png
 from .report import DeploymentConstraints, render_markdown
-from .results_file import (parse_results_document, read_results_file, results_to_json,
-                                                 write_results_file)
+from .results_file import (
+    parse_results_document, read_results_file, results_to_json, write_results_file)
 from .significance import display_interval
 from .settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
 from .statistics import BenchmarkResult

@@ -19,8 +19,8 @@ import scipy.stats
 from .references import mlp_reference, shipped_vww_cnn
 from ..core.layers import Sequential
 from ..datasets.audio import mel_filterbank
-from ..datasets.task_data import (DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size,
-                                          make_task_data)
+from ..datasets.task_data import (
+    DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size, make_task_data)
 from ..utils.files import write_bytes_atomic
 from ..utils.inference import as_array, inference_function, model_name
 

@@ -9,8 +9,8 @@ import numpy as np
 import scipy.signal
 
 from .audio import mel_filterbank
-from .task_data import (DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size,
-                                          class_balance, make_task_data)
+from .task_data import (
+    DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size, class_balance, make_task_data)
 
 # %% auto #0
 __all__ = ['AD_SAMPLE_RATE', 'AD_FAULTS', 'make_anomaly_detection']

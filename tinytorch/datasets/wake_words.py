@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .task_data import (DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size,
-                                          make_task_data)
+from .task_data import (
+    DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size, make_task_data)
 
 # %% auto #0
 __all__ = ['VWW_SIZE', 'make_visual_wake_words']

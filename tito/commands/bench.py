@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from ..console import err, out, print_json
+from ..fileio import write_text_atomic
 from ..project import TitoError
 from ..tinymlperf_cli import add_tinymlperf_parser
 
@@ -36,29 +37,38 @@ def register(subparsers) -> None:
     demo.set_defaults(run=run_demo)
 
 
-def _check_counts(runs: int, warmup: int) -> None:
-    if runs < 2:
-        raise TitoError(f"--runs {runs} is too few for an interval; use at least 2", exit_code=2)
-    if warmup < 0:
-        raise TitoError(f"--warmup {warmup} must not be negative", exit_code=2)
+def demo_settings(args):
+    """The one settings object of the run, from the flags; a bad value is a usage error (exit 2)."""
+    from tinytorch.benchmarking.settings import BenchmarkSettings
+
+    flags = {"warmup_runs": args.warmup, "measurement_runs": args.runs}
+    if args.watts_per_core is not None:
+        flags["watts_per_core"] = args.watts_per_core
+    try:
+        return BenchmarkSettings(**flags)
+    except ValueError as error:
+        raise TitoError(f"{error} (from --runs {args.runs}, --warmup {args.warmup}"
+                        f"{'' if args.watts_per_core is None else f', --watts-per-core {args.watts_per_core}'})",
+                        exit_code=2) from error
 
 
-def benchmark_reference_models(out_dir: Path, *, progress: bool = True, runs: int = 30, warmup: int = 10,
-                               watts_per_core: float | None = None, ablation: bool = True) -> dict:
+def benchmark_reference_models(out_dir: Path, settings, *, progress: bool = True, ablation: bool = True) -> dict:
     """Benchmark the reference models on the TinyDigits test set; write report, plots, JSON into `out_dir`.
+
+    Args:
+        out_dir: where the files go.
+        settings: the run's `BenchmarkSettings`, passed whole to the suite and the ablation.
 
     Returns:
         `suite` (the BenchmarkSuite), `files` (what was written) and `ablation` (a DataFrame or None).
     """
-    from tinytorch.benchmarking.benchmark import DEFAULT_WATTS_PER_CORE, BenchmarkSuite, compare_ablation_orders
+    from tinytorch.benchmarking.benchmark import BenchmarkSuite, compare_ablation_orders
     from tinytorch.datasets.tinydigits import load_tinydigits
     from tinytorch.models.zoo import load_reference_model
 
-    watts = DEFAULT_WATTS_PER_CORE if watts_per_core is None else watts_per_core
     datasets = [load_tinydigits().test]
     models = [load_reference_model(name) for name in DEMO_MODELS]
-    options = {"warmup_runs": warmup, "measurement_runs": runs, "watts_per_core": watts}
-    suite = BenchmarkSuite(models, datasets, output_dir=out_dir, progress=progress, **options)
+    suite = BenchmarkSuite(models, datasets, output_dir=out_dir, progress=progress, settings=settings)
     suite.run_full_benchmark()
     files = [suite.save_results(Path(out_dir) / "benchmark_results.json")]
     suite.plot_results()
@@ -70,7 +80,7 @@ def benchmark_reference_models(out_dir: Path, *, progress: bool = True, runs: in
     table = None
     if ablation:
         table = compare_ablation_orders(load_reference_model(ABLATION_BASE), _ablation_steps(), datasets,
-                                        progress=progress, **options)
+                                        progress=progress, settings=settings)
         files.append(_write_ablation(Path(out_dir) / "ablation_orders.md", table))
     return {"suite": suite, "files": files, "ablation": table}
 
@@ -94,14 +104,12 @@ def _cell(value) -> str:
 
 
 def _write_ablation(path: Path, table) -> Path:
-    from tinytorch.benchmarking.benchmark import _write_atomic
     lines = ["# Ablation: quantize and prune (sparsity 0.5, no fine-tuning), both orders", "",
              "Deltas are against the previous stage of the same order; all stages were measured in one suite.", "",
              "| " + " | ".join(ABLATION_COLUMNS) + " |", "|" + "---|" * len(ABLATION_COLUMNS)]
     for row in table.to_dict("records"):
         lines.append("| " + " | ".join(_cell(row[c]) for c in ABLATION_COLUMNS) + " |")
-    text = "\n".join(lines) + "\n"
-    return _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def comparison_rows(suite) -> list[dict]:
@@ -120,11 +128,10 @@ def comparison_rows(suite) -> list[dict]:
 
 
 def run_demo(args) -> int:
-    _check_counts(args.runs, args.warmup)
+    settings = demo_settings(args)
     from tinytorch.benchmarking.benchmark import BenchmarkError
     try:
-        outcome = benchmark_reference_models(Path(args.out), progress=not args.no_progress and not args.json,
-                                             runs=args.runs, warmup=args.warmup, watts_per_core=args.watts_per_core,
+        outcome = benchmark_reference_models(Path(args.out), settings, progress=not args.no_progress and not args.json,
                                              ablation=not args.no_ablation)
     except (BenchmarkError, OSError, ValueError) as error:
         raise TitoError(f"the benchmark demo failed: {error}") from error
