@@ -210,9 +210,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tinytorch.benchmarking.calls import guarded, model_size_mb
+from tinytorch.benchmarking.calls import build_stages, check_steps, guarded, model_size_mb
 from tinytorch.benchmarking.measurement import difference_test
 from tinytorch.benchmarking.metrics import METRICS
+from tinytorch.benchmarking.recommendations import recommend_optimizations
+from tinytorch.benchmarking.significance import runs_for_ci_target, settle_index
 from tinytorch.benchmarking.statistics import coefficient_of_variation
 from tinytorch.benchmarking.suite import BenchmarkSuite
 from tinytorch.benchmarking.system import measure_timer_overhead_ns
@@ -1829,14 +1831,6 @@ print(_report[_report.index("## Recommendations"):])
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-compare-optimizations", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.optimization
-_USE_CASES = {
-    "for_latency_critical": "real-time inference with a strict per-request deadline",
-    "for_memory_constrained": "microcontrollers, phones and other devices with little memory",
-    "for_accuracy_preservation": "applications where quality cannot drop",
-    "for_balanced_deployment": "general deployment with several constraints at once",
-}
-
-
 def compare_optimization_techniques(base_model: Any, optimized_models: Sequence[Any], datasets: Sequence[Any], *,
                                     min_accuracy_retention: float = 0.99, **suite_options: Any) -> dict[str, Any]:
     """Benchmark a base model and its optimized versions together; report ratios, significance, picks.
@@ -1877,7 +1871,7 @@ def summarize_optimizations(results: Mapping[str, Mapping[str, Any]], base: str 
     return {"base_model": base_name, "base_metrics": means[base_name],
             "optimized_results": {name: means[name] for name in optimized_names},
             "improvements": improvements, "efficiency_metrics": efficiency,
-            "recommendations": _recommend(base_name, improvements, min_accuracy_retention),
+            "recommendations": recommend_optimizations(base_name, improvements, min_accuracy_retention),
             "results": results}
 
 
@@ -1896,38 +1890,6 @@ def _improvements(results: Mapping, base: str, name: str) -> dict[str, Any]:
         out[key], out[f"{key}_significant"], out[f"{key}_p_value"] = ratio, test["significant"], test["p_value"]
     return out
 
-
-def _recommend(base: str, improvements: Mapping[str, Mapping], min_retention: float) -> dict[str, dict]:
-    keep = {n: i for n, i in improvements.items() if i["accuracy_retention"] >= min_retention}
-    floor = f"keeps >= {min_retention:.0%} of the base accuracy"
-
-    def effective(i: Mapping, key: str) -> float:  # a ratio inside the noise counts as no change
-        return i[key] if i[f"{key}_significant"] else 1.0
-
-    picks = {}
-    for slot, key, what in (("for_latency_critical", "latency_speedup", "faster"),
-                            ("for_memory_constrained", "memory_speedup", "smaller in peak memory")):
-        better = {n: i for n, i in keep.items() if i[f"{key}_significant"] and i[key] > 1}
-        if better:
-            name = max(better, key=lambda n: better[n][key])
-            reason = f"{better[name][key]:.2f}x {what} than the base (significant) and {floor}"
-        else:
-            name, reason = base, f"no optimized model that {floor} is significantly {what} than the base"
-        picks[slot] = {"model": name, "reason": reason, "use_case": _USE_CASES[slot]}
-    name = max(improvements, key=lambda n: improvements[n]["accuracy_retention"])
-    retention = improvements[name]
-    change = "a significant change" if retention["accuracy_retention_significant"] else "within noise of the base"
-    picks["for_accuracy_preservation"] = {"model": name, "use_case": _USE_CASES["for_accuracy_preservation"],
-                                          "reason": f"highest accuracy retention, {retention['accuracy_retention']:.1%} of the base ({change})"}
-    scores = {n: math.prod(effective(i, k) for k in ("latency_speedup", "memory_speedup", "energy_speedup")) ** (1 / 3)
-              for n, i in keep.items()}
-    if scores and max(scores.values()) > 1:
-        name = max(scores, key=scores.get)
-        reason = f"highest geometric mean of significant speed-ups ({scores[name]:.2f}) among models that {floor}"
-    else:
-        name, reason = base, f"no optimized model that {floor} improves anything significantly"
-    picks["for_balanced_deployment"] = {"model": name, "reason": reason, "use_case": _USE_CASES["for_balanced_deployment"]}
-    return picks
 
 # %% [markdown]
 # The INT8 and pruned models against the baseline, from the suite's measurements of section 7:
@@ -1957,34 +1919,6 @@ for _slot, _pick in _summary["recommendations"].items():
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-ablation", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.optimization
-def _check_steps(steps: Sequence[tuple[str, Callable]]) -> list[tuple[str, Callable]]:
-    steps = list(steps)
-    if not steps:
-        raise ValueError("an ablation needs at least one (name, function) step, e.g. [('quantize', quantize_model)]")
-    for step in steps:
-        if not (isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str) and callable(step[1])):
-            raise TypeError(f"each step must be a (name, function) pair, got {step!r}")
-    names = [name for name, _ in steps]
-    if len(set(names)) != len(names):
-        raise ValueError(f"step names must be unique, got {names}")
-    return steps
-
-
-def _build_stages(base_model: Any, base_name: str, steps: Sequence[tuple[str, Callable]]) -> list[tuple[str, str, Any]]:
-    """(stage name, step name, model) for the base and each cumulative step."""
-    stages, model, name = [(base_name, "base", base_model)], base_model, base_name
-    for step_name, apply in steps:
-        new_model = apply(model)
-        if new_model is model or new_model is None:
-            raise ValueError(f"step {step_name!r} must return a new model (it returned "
-                             f"{'None' if new_model is None else 'its input'}); copy the model before changing it")
-        name = f"{name}+{step_name}"
-        new_model.name = name
-        stages.append((name, step_name, new_model))
-        model = new_model
-    return stages
-
-
 def _ablation_rows(stages: Sequence[tuple[str, str, Any]], results: Mapping, order: str) -> list[dict]:
     rows, previous = [], None
     for index, (name, step, model) in enumerate(stages):
@@ -2018,7 +1952,7 @@ def run_ablation(base_model: Any, steps: Sequence[tuple[str, Callable]], dataset
         One row per stage: means, the latency interval, model size, deltas from the previous stage, and
         whether each metric's change is significant.
     """
-    return compare_ablation_orders(base_model, steps, datasets, orders=[[name for name, _ in _check_steps(steps)]],
+    return compare_ablation_orders(base_model, steps, datasets, orders=[[name for name, _ in check_steps(steps)]],
                                    **suite_options)
 
 
@@ -2029,7 +1963,7 @@ def compare_ablation_orders(base_model: Any, steps: Sequence[tuple[str, Callable
     Returns:
         The ablation rows of every order, with an `order` column such as `"quantize -> prune"`.
     """
-    steps = _check_steps(steps)
+    steps = check_steps(steps)
     by_name = dict(steps)
     orders = [list(o) for o in (orders or [list(by_name), list(reversed(list(by_name)))])]
     for order in orders:
@@ -2039,7 +1973,7 @@ def compare_ablation_orders(base_model: Any, steps: Sequence[tuple[str, Callable
         base_model = copy.deepcopy(base_model)
         base_model.name = "base"
     base_name = base_model.name
-    staged = [(" -> ".join(order), _build_stages(base_model, base_name, [(n, by_name[n]) for n in order]))
+    staged = [(" -> ".join(order), build_stages(base_model, base_name, [(n, by_name[n]) for n in order]))
               for order in orders]
     models = {name: model for _, stages in staged for name, _, model in stages}
     suite_options.setdefault("progress", False)
@@ -2080,23 +2014,6 @@ print(_ablation[["order", "step", "latency_ms", "latency_change_significant", "a
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-configuration", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.optimization
-def _runs_for_ci_target(values: np.ndarray, ci_target: float, limit: int = 100_000) -> int:
-    mean, spread = float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    if spread == 0:
-        return 2
-    for n in range(2, limit + 1):
-        if stats.t.ppf(0.975, n - 1) * spread / math.sqrt(n) <= ci_target * mean:
-            return n
-    return limit
-
-
-def _settle_index(values: np.ndarray, tolerance: float) -> int:
-    """1-based count after which the running median stays within `tolerance` of its final value."""
-    running = np.array([np.median(values[: j + 1]) for j in range(len(values))])
-    outside = np.abs(running - running[-1]) > tolerance * abs(running[-1])
-    return int(np.nonzero(outside)[0][-1] + 2) if outside.any() else 1
-
-
 def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_shape: tuple[int, ...] = (1, 8, 8),
                                      max_runs: int = 60, calls_per_block: int | None = None, tolerance: float = 0.05,
                                      ci_target: float = 0.02, clock: Callable[[], int] = time.perf_counter_ns,
@@ -2133,8 +2050,8 @@ def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_sh
     band = max(tolerance * median, 3 * 1.4826 * mad)
     inside = np.abs(values - median) <= band
     warmup = int(np.argmax(inside)) if inside.any() else max_runs // 2
-    settled = _settle_index(values[warmup:], tolerance)
-    runs_ci = _runs_for_ci_target(values[warmup:], ci_target)
+    settled = settle_index(values[warmup:], tolerance)
+    runs_ci = runs_for_ci_target(values[warmup:], ci_target)
     return {"recommended_warmup_runs": warmup * calls_per_block, "warmup_blocks": warmup,
             "recommended_measurement_runs": max(settled, runs_ci, 3), "calls_per_block": calls_per_block,
             "values_ms": values.tolist(), "steady_median_ms": median, "steady_mad_ms": mad, "steady_band_ms": band,

@@ -26,7 +26,9 @@
 # - `display_interval`: the interval to show for a result (the registry says which kind): the t interval
 #   of the mean, or for accuracy on one dataset the Wilson interval of the proportion of correct answers
 #   (the t interval of one value would be the value itself, hiding which test images happened to be
-#   drawn).
+#   drawn);
+# - `runs_for_ci_target` and `settle_index`: two criteria of the run-count advice (section 10 of the
+#   lesson): how many values an interval target needs, and when a running median settles.
 
 # %%
 #| default_exp benchmarking.significance
@@ -36,6 +38,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from scipy import stats
 
 from tinytorch.benchmarking.metrics import metric_info
@@ -115,3 +118,21 @@ def display_interval(result: Any, metric: str) -> tuple[float, float]:
 def intervals_overlap(a: Any, b: Any) -> bool:
     """True when the 95% confidence intervals of the two means overlap (a quick look, not a test)."""
     return a.ci_lower <= b.ci_upper and b.ci_lower <= a.ci_upper
+
+
+def runs_for_ci_target(values: np.ndarray, ci_target: float, limit: int = 100_000) -> int:
+    """The smallest n with t(0.975, n-1) s / sqrt(n) <= ci_target x mean, for the spread of `values`."""
+    mean, spread = float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    if spread == 0:
+        return 2
+    for n in range(2, limit + 1):
+        if stats.t.ppf(0.975, n - 1) * spread / math.sqrt(n) <= ci_target * mean:
+            return n
+    return limit
+
+
+def settle_index(values: np.ndarray, tolerance: float) -> int:
+    """1-based count after which the running median stays within `tolerance` of its final value."""
+    running = np.array([np.median(values[: j + 1]) for j in range(len(values))])
+    outside = np.abs(running - running[-1]) > tolerance * abs(running[-1])
+    return int(np.nonzero(outside)[0][-1] + 2) if outside.any() else 1

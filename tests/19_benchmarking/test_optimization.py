@@ -7,7 +7,7 @@ import pytest
 from tinytorch.benchmarking.benchmark import (BYTES_PER_MB, BenchmarkResult, compare_ablation_orders,
                                               compare_optimization_techniques, difference_test,
                                               optimize_benchmark_configuration, run_ablation)
-from tinytorch.benchmarking.optimization import _recommend
+from tinytorch.benchmarking.recommendations import recommend_optimizations as _recommend
 from tinytorch.datasets.tinydigits import load_tinydigits
 from tinytorch.models.zoo import load_reference_model
 from tinytorch.optimization.compression import magnitude_prune

@@ -1,0 +1,79 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Recommending an optimization
+#
+# Provided code for Module 19 (no exercises): the rules `summarize_optimizations` (the lesson's
+# `optimization` room) applies to the measured improvements of each optimized model over the base
+# (`latency_speedup`, `memory_speedup`, `energy_speedup`, `accuracy_retention`, each with
+# `<name>_significant`):
+#
+# - for a latency-critical or a memory-constrained deployment: the model with the largest significant
+#   improvement among those keeping at least `min_retention` of the base accuracy;
+# - for accuracy preservation: the highest accuracy retention;
+# - for a balanced deployment: the highest geometric mean of the three speed-ups, a speed-up inside the
+#   noise counting as 1.0.
+#
+# When no optimized model qualifies, the pick is the base model, and the reason says why.
+
+# %%
+#| default_exp benchmarking.recommendations
+#| export
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+# %%
+#| export
+USE_CASES = {
+    "for_latency_critical": "real-time inference with a strict per-request deadline",
+    "for_memory_constrained": "microcontrollers, phones and other devices with little memory",
+    "for_accuracy_preservation": "applications where quality cannot drop",
+    "for_balanced_deployment": "general deployment with several constraints at once",
+}
+
+
+def recommend_optimizations(base: str, improvements: Mapping[str, Mapping], min_retention: float) -> dict[str, dict]:
+    """Per use case, the model to pick (`{model, reason, use_case}`), by the rules above; the base when none qualifies."""
+    keep = {n: i for n, i in improvements.items() if i["accuracy_retention"] >= min_retention}
+    floor = f"keeps >= {min_retention:.0%} of the base accuracy"
+
+    def effective(i: Mapping, key: str) -> float:  # a ratio inside the noise counts as no change
+        return i[key] if i[f"{key}_significant"] else 1.0
+
+    picks = {}
+    for slot, key, what in (("for_latency_critical", "latency_speedup", "faster"),
+                            ("for_memory_constrained", "memory_speedup", "smaller in peak memory")):
+        better = {n: i for n, i in keep.items() if i[f"{key}_significant"] and i[key] > 1}
+        if better:
+            name = max(better, key=lambda n: better[n][key])
+            reason = f"{better[name][key]:.2f}x {what} than the base (significant) and {floor}"
+        else:
+            name, reason = base, f"no optimized model that {floor} is significantly {what} than the base"
+        picks[slot] = {"model": name, "reason": reason, "use_case": USE_CASES[slot]}
+    name = max(improvements, key=lambda n: improvements[n]["accuracy_retention"])
+    retention = improvements[name]
+    change = "a significant change" if retention["accuracy_retention_significant"] else "within noise of the base"
+    picks["for_accuracy_preservation"] = {"model": name, "use_case": USE_CASES["for_accuracy_preservation"],
+                                          "reason": f"highest accuracy retention, {retention['accuracy_retention']:.1%} of the base ({change})"}
+    scores = {n: math.prod(effective(i, k) for k in ("latency_speedup", "memory_speedup", "energy_speedup")) ** (1 / 3)
+              for n, i in keep.items()}
+    if scores and max(scores.values()) > 1:
+        name = max(scores, key=scores.get)
+        reason = f"highest geometric mean of significant speed-ups ({scores[name]:.2f}) among models that {floor}"
+    else:
+        name, reason = base, f"no optimized model that {floor} improves anything significantly"
+    picks["for_balanced_deployment"] = {"model": name, "reason": reason, "use_case": USE_CASES["for_balanced_deployment"]}
+    return picks
