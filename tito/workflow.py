@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .pipeline import (apply_export, exported_module_names, import_check, notebook_text, plan_export,
-                       read_module_notebook, stale_generated_files)
+from .pipeline import (apply_export, declared_exports, exported_module_names, import_check, notebook_text,
+                       plan_export, read_module_notebook, stale_generated_files)
 from .progress import record_completion
 from .project import Module, TitoError, discover_modules
 from .runner import run_inline_tests, run_module_pytest
@@ -87,6 +87,7 @@ def check_export(root: Path) -> dict:
     planned: set[str] = set()
     problems: list[str] = []
     for module in discover_modules(root):
+        planned |= declared_exports(module)
         try:
             plan = plan_export(module)
         except TitoError as error:
