@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.table import Column, Table
+from rich.table import Table
 
 from ..console import err, out, print_json
 from ..fileio import write_text_atomic
@@ -150,10 +150,14 @@ def run_tasks(args) -> int:
 
 
 def _print_tasks(module, src) -> None:
-    table = Table("task", "grade_id", "points", "line", Column("pytest tests", overflow="fold"),
-                  title=f"{module.key}: tasks, in file order")
-    for row in task_rows(src):
-        points = "" if row["points"] is None else f"{row['points']:g}"
-        tests = [test.split("::")[-1] for test in row["tests"]]
-        table.add_row(row["task"], row["grade_id"] or "", points, str(row["line"] or ""), "\n".join(tests) or "none")
-    out.print(table)
+    """One line per task (a table would cut the long test names), its marked tests below it."""
+    source = module.source.relative_to(module.root).as_posix()
+    rows = task_rows(src)
+    out.print(f"{module.key}: {len(src.exercises)} task(s) and {len(src.questions)} written answer(s), in file order",
+              markup=False)
+    for row in rows:
+        points = "no points" if row["points"] is None else f"{row['points']:g} point(s)"
+        out.print(f"{row['task']:<10} {row['grade_id'] or '(no grade_id)':<40} {points:<12} {source}:{row['line']}",
+                  markup=False)
+        for test in row["tests"] or ["no marked pytest test"]:
+            out.print(f"    {test}", markup=False)

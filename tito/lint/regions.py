@@ -195,13 +195,16 @@ def _continues_after(cell: Cell, node: ast.stmt, region: Region) -> bool:
 
 
 def _first_of_another_block(tree: ast.Module, region: Region) -> ast.stmt | None:
-    """The region's statements belong to one block; the first one of a second block, if any."""
+    """The region's statements belong to one block (one body, else or handler list); else the compound
+    statement whose block the region leaves (or, at the top level, the first statement outside it)."""
     inside = _statements_inside(tree, region)
-    parents = _parents(tree)
-    top = [node for node in inside if parents.get(node) not in inside]
+    block = {child: (parent, name) for parent in ast.walk(tree) for name, value in ast.iter_fields(parent)
+             if isinstance(value, list) for child in value if isinstance(child, ast.stmt)}
+    top = [node for node in inside if block.get(node, (None,))[0] not in inside]
     for node in top[1:]:
-        if parents.get(node) is not parents.get(top[0]):
-            return parents[top[0]] if isinstance(parents.get(top[0]), ast.stmt) else node
+        if block.get(node) != block.get(top[0]):
+            owner = block[top[0]][0]
+            return owner if isinstance(owner, ast.stmt) else node
     return None
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .findings import Finding
-from .source import BEGIN_SOLUTION, Exercise, ModuleSource
+from .source import BEGIN_SOLUTION, Exercise, ModuleSource, solution_regions
 
 NUMBER = r"(\d{2})\.(\d+)(?!\d)"  # "19.3" -> ("19", "3")
 _N = r"\d{2}\.\d+(?!\d)"
@@ -80,9 +80,8 @@ def check_task_comment(src: ModuleSource) -> Iterator[Finding]:
         return
     for exercise in src.exercises:
         cell = exercise.cell
-        for offset, line in enumerate(cell.lines):
-            if BEGIN_SOLUTION not in line:
-                continue
+        for region in solution_regions(cell):  # broken markers: the balance rule speaks first
+            offset, line = region.begin, cell.lines[region.begin]
             indent = line[:len(line) - len(line.lstrip())]
             wanted = f"{indent}# {exercise.label}: <what the student writes>"
             above = TASK_COMMENT.match(cell.lines[offset - 1]) if offset else None
@@ -166,8 +165,8 @@ def check_task_counts(src: ModuleSource) -> Iterator[Finding]:
 
 def check_task_markers(src: ModuleSource) -> Iterator[Finding]:
     """Each exercise has pytest tests marked `@pytest.mark.task("<grade_id>")`; each marker names an exercise."""
-    if not src.exercises:
-        return
+    if not src.exercises or src.number is None:
+        return  # no exercises to mark, or (module-folder) no tests/NN_name/ to look in
     folder = src.tests_dir
     if folder is None or not folder.is_dir():
         where = folder if folder is not None else "tests/NN_name/"
@@ -250,7 +249,7 @@ def task_rows(src: ModuleSource) -> list[dict]:
     tests: dict[str, list[str]] = {}
     if src.tests_dir is not None and src.tests_dir.is_dir():
         for test in marked_tests(src.tests_dir):
-            tests.setdefault(test.grade_id, []).append(f"{test.path.name}::{test.name}")
+            tests.setdefault(test.grade_id, []).append(f"{_relative(src, test.path)}::{test.name}")
     rows = [{"task": exercise.label, "grade_id": exercise.grade_id, "points": exercise.points,
              "line": exercise.cell.header_line, "tests": tests.get(exercise.grade_id, [])}
             for exercise in src.exercises]
@@ -314,8 +313,13 @@ def _test_header(exercise: Exercise) -> str:
             '"points": N, "schema_version": 3, "solution": false}`')
 
 
-def _shown(src: ModuleSource, folder: Path) -> str:
+def _relative(src: ModuleSource, path: Path) -> str:
+    """A path as seen from the project root (modules/NN_name/x.py -> ../..), else as given."""
     try:
-        return folder.relative_to(src.path.parent.parent.parent).as_posix() + "/"
-    except ValueError:
-        return str(folder)
+        return Path(path).resolve().relative_to(src.path.resolve().parents[2]).as_posix()
+    except (ValueError, IndexError):
+        return str(path)
+
+
+def _shown(src: ModuleSource, folder: Path) -> str:
+    return _relative(src, folder) + "/"
