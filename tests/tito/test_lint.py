@@ -195,6 +195,26 @@ def test_a_region_cutting_through_a_statement_is_refused(tmp_path):
     assert found["region-boundaries"].line == line_of(path, "### BEGIN SOLUTION")
 
 
+def _with_body(body: str) -> str:
+    start = EXERCISE.index("    # Task 99.1")
+    return GOOD.replace(EXERCISE, EXERCISE[:start] + body)
+
+
+def test_a_region_at_the_end_of_a_loop_body_is_fine(tmp_path):
+    body = ("    out = []\n    for v in [x]:\n        # Task 99.1: add x to itself.\n        ### BEGIN SOLUTION\n"
+            + "".join(f"        a{i} = v\n" for i in range(4)) + "        out.append(a0 + a1)\n"
+            "        ### END SOLUTION\n    return out[0]\n")
+    assert lint_source(write_module(tmp_path, _with_body(body))) == []
+
+
+def test_a_region_joining_an_if_and_its_else_is_refused(tmp_path):
+    body = ("    if x:\n        # Task 99.1: add x to itself.\n        ### BEGIN SOLUTION\n        a = x\n        b = x\n"
+            "    else:\n        a = b = 0\n        c = 1\n        ### END SOLUTION\n        c = 2\n    return a + b\n")
+    path = write_module(tmp_path, _with_body(body))
+    finding = only(path, "region-boundaries")
+    assert f"cuts through the `if x:` at line {line_of(path, 'if x:')}" in finding.message
+
+
 def test_a_one_line_region_is_too_short_and_a_long_one_too_long(tmp_path):
     path = write_module(tmp_path, variant(("    a = x\n    b = x\n    total = a + b\n    result = total\n    return result\n",
                                            "    return 2 * x\n")))
