@@ -798,7 +798,16 @@ test_unit_interleaved_block_times()
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-system-info", "locked": false, "schema_version": 3, "solution": false}
 #| export
-_TIMING_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_", "VECLIB_", "NUMEXPR_")
+# Variables read by BLAS and OpenMP runtimes (OpenBLAS, MKL, BLIS, Accelerate, NVPL, GNU and Intel OpenMP):
+# each can change a timing, and some machines set them system-wide.
+_TIMING_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_", "VECLIB_", "NUMEXPR_", "NVPL_", "KMP_",
+                       "GOMP_")
+
+
+def timing_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The BLAS/OpenMP variables in force (of `environ`, default `os.environ`), sorted by name."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in sorted(environ.items()) if k.startswith(_TIMING_ENV_PREFIXES)}
 
 
 def collect_system_info(clock: Callable[[], int] = time.perf_counter_ns) -> dict[str, Any]:
@@ -816,7 +825,7 @@ def collect_system_info(clock: Callable[[], int] = time.perf_counter_ns) -> dict
         "cpu_count": os.cpu_count(),
         "numpy_version": np.__version__,
         "blas": blas,
-        "timing_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith(_TIMING_ENV_PREFIXES)},
+        "timing_env": timing_environment(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "timer": "time.perf_counter_ns",
         "timer_implementation": clock_info.implementation,

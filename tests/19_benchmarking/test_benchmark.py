@@ -9,7 +9,7 @@ import pytest
 from tinytorch.benchmarking.benchmark import (Benchmark, BenchmarkError, BenchmarkResult, OlympicEvent,
                                               calibrate_calls_per_block, calibration_target_ns,
                                               collect_system_info, interleaved_block_times,
-                                              measure_timer_overhead_ns, precise_timer)
+                                              measure_timer_overhead_ns, precise_timer, timing_environment)
 from tinytorch.core.layers import Flatten, Linear, ReLU, Sequential
 from tinytorch.core.tensor import Tensor
 
@@ -440,17 +440,41 @@ def test_bad_input_shapes(shape, words, run):
 
 # --- system info and events -------------------------------------------------------------------
 
-def test_system_info_records_what_decides_a_timing(monkeypatch):
-    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+# Some machines set OpenBLAS variables system-wide (older OpenBLAS builds need them on some processors):
+# the test clears every BLAS/OpenMP variable of the host, then sets its own.
+HOST_LIKE_ENVIRONMENTS = {
+    "none set": {},
+    "OpenBLAS core type set system-wide": {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"},
+    "threads pinned": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NVPL_BLAS_DEBUG_CPU_TYPE": "1"},
+}
+
+
+def use_only(monkeypatch, variables):
+    for name in timing_environment():
+        monkeypatch.delenv(name)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("variables", HOST_LIKE_ENVIRONMENTS.values(), ids=HOST_LIKE_ENVIRONMENTS.keys())
+def test_system_info_records_what_decides_a_timing(monkeypatch, variables):
+    monkeypatch.setenv("OPENBLAS_VERBOSE", "2")  # what a host may have set before the test runs
+    use_only(monkeypatch, variables)
+    monkeypatch.setenv("NOT_A_BLAS_SETTING", "x")
     info = collect_system_info(FakeClock(tick=45))
     for key in ("platform", "processor", "python_version", "memory_gb", "cpu_count", "numpy_version", "blas",
                 "load_average", "timer_resolution_ns"):
         assert key in info
-    assert info["timing_env"] == {"OMP_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell"}
+    assert info["timing_env"] == variables
     assert info["timer_overhead_ns"] == 45.0 and info["numpy_version"] == np.__version__
     assert all("num_threads" in pool for pool in info["blas"])
     json.dumps(info)
+
+
+def test_timing_environment_reads_the_mapping_it_is_given():
+    environ = {"OPENBLAS_CORETYPE": "Haswell", "GOMP_CPU_AFFINITY": "0", "KMP_BLOCKTIME": "0", "HOME": "/root"}
+    assert timing_environment(environ) == {"GOMP_CPU_AFFINITY": "0", "KMP_BLOCKTIME": "0",
+                                           "OPENBLAS_CORETYPE": "Haswell"}
 
 
 def test_olympic_events_expose_their_rules_as_data():

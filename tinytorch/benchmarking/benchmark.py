@@ -28,14 +28,14 @@ __all__ = ['DEFAULT_WATTS_PER_CORE', 'RAPL_ROOT', 'METRIC_DIRECTIONS', 'METRIC_U
            'SUITE_METRICS', 'OLYMPIC_SCORED_METRICS', 'Constraint', 'Objective', 'OlympicEvent',
            't_confidence_interval', 'tukey_outlier_count', 'median_confidence_interval', 'BenchmarkResult',
            'PreciseTimer', 'precise_timer', 'measure_timer_overhead_ns', 'calibration_target_ns',
-           'calibrate_calls_per_block', 'interleaved_block_times', 'collect_system_info', 'BenchmarkError',
-           'accuracy_from_outputs', 'ratio_of_means_interval', 'compare_accuracy_counts', 'compare_samples',
-           'Benchmark', 'estimate_energy_per_inference', 'RaplPackage', 'find_rapl_packages', 'rapl_delta_uj',
-           'EnergyMeter', 'measure_energy', 'check_metric', 'dominates', 'pareto_front', 'results_to_json',
-           'results_from_json', 'DeploymentConstraints', 'intervals_overlap', 'display_interval', 'best_model',
-           'difference_test', 'compare_results', 'render_report', 'plot_metric_panel', 'frontier_staircase',
-           'plot_pareto_panel', 'BenchmarkSuite', 'compare_optimization_techniques', 'run_ablation',
-           'compare_ablation_orders', 'optimize_benchmark_configuration', 'check_olympic_constraints',
+           'calibrate_calls_per_block', 'interleaved_block_times', 'timing_environment', 'collect_system_info',
+           'BenchmarkError', 'accuracy_from_outputs', 'ratio_of_means_interval', 'compare_accuracy_counts',
+           'compare_samples', 'Benchmark', 'estimate_energy_per_inference', 'RaplPackage', 'find_rapl_packages',
+           'rapl_delta_uj', 'EnergyMeter', 'measure_energy', 'check_metric', 'dominates', 'pareto_front',
+           'results_to_json', 'results_from_json', 'DeploymentConstraints', 'intervals_overlap', 'display_interval',
+           'best_model', 'difference_test', 'compare_results', 'render_report', 'plot_metric_panel',
+           'frontier_staircase', 'plot_pareto_panel', 'BenchmarkSuite', 'compare_optimization_techniques',
+           'run_ablation', 'compare_ablation_orders', 'optimize_benchmark_configuration', 'check_olympic_constraints',
            'score_olympic_event', 'TinyMLPerf']
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-events
@@ -424,7 +424,16 @@ def interleaved_block_times(run_blocks: Mapping[str, Callable[[int], None]], cal
     return per_call_ns
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-system-info
-_TIMING_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_", "VECLIB_", "NUMEXPR_")
+# Variables read by BLAS and OpenMP runtimes (OpenBLAS, MKL, BLIS, Accelerate, NVPL, GNU and Intel OpenMP):
+# each can change a timing, and some machines set them system-wide.
+_TIMING_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_", "VECLIB_", "NUMEXPR_", "NVPL_", "KMP_",
+                       "GOMP_")
+
+
+def timing_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The BLAS/OpenMP variables in force (of `environ`, default `os.environ`), sorted by name."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in sorted(environ.items()) if k.startswith(_TIMING_ENV_PREFIXES)}
 
 
 def collect_system_info(clock: Callable[[], int] = time.perf_counter_ns) -> dict[str, Any]:
@@ -442,7 +451,7 @@ def collect_system_info(clock: Callable[[], int] = time.perf_counter_ns) -> dict
         "cpu_count": os.cpu_count(),
         "numpy_version": np.__version__,
         "blas": blas,
-        "timing_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith(_TIMING_ENV_PREFIXES)},
+        "timing_env": timing_environment(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "timer": "time.perf_counter_ns",
         "timer_implementation": clock_info.implementation,
