@@ -33,7 +33,8 @@ def copy(tmp_path) -> Path:
     target = tmp_path / "modules" / KEY / SOURCE.name
     target.parent.mkdir(parents=True)
     shutil.copy(SOURCE, target)
-    shutil.copytree(REPO / "tests" / KEY, tmp_path / "tests" / KEY, ignore=shutil.ignore_patterns("golden", "__pycache__"))
+    shutil.copytree(REPO / "tests" / KEY, tmp_path / "tests" / KEY,
+                    ignore=shutil.ignore_patterns("golden", "__pycache__"))
     return target
 
 
@@ -99,7 +100,8 @@ def test_begin_solution_above_the_def_of_the_first_exercise(copy):
 def test_an_unlocked_graded_test_is_named_by_its_own_cell(copy):
     first = read_module_source(copy).exercises[0]
     header = first.test_cell.header_line - 1
-    _edit_lines(copy, lambda lines: lines.__setitem__(header, lines[header].replace('"locked": true', '"locked": false')))
+    unlock = lambda lines: lines.__setitem__(header, lines[header].replace('"locked": true', '"locked": false'))
+    _edit_lines(copy, unlock)
     [finding] = rules_of(copy)["graded-tests-locked"]
     assert finding.line == header + 1 and f"'{first.grade_id}-tests' is not locked" in finding.message
 
@@ -126,7 +128,8 @@ def test_an_exercise_inserted_in_the_middle_needs_only_renumber(copy):
     block = "".join(lines[first_line:after_test]).replace(second.grade_id, second.grade_id + "-again")
     copy.write_text("".join(lines[:after_test]) + block + "".join(lines[after_test:]))
     tests = copy.parents[2] / "tests" / KEY / "test_again.py"
-    tests.write_text(f'import pytest\n\n\n@pytest.mark.task("{second.grade_id}-again")\ndef test_again():\n    assert True\n')
+    tests.write_text(f'import pytest\n\n\n@pytest.mark.task("{second.grade_id}-again")\n'
+                     'def test_again():\n    assert True\n')
 
     before = rules_of(copy)
     assert {"task-comment", "task-brief"} <= set(before)

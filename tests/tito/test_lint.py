@@ -23,13 +23,19 @@ HEADER = """# ---
 #       format_name: percent
 # ---
 """
-IMPORTS = (
-    '# %% nbgrader={"grade": false, "grade_id": "thing-imports", "locked": false, "schema_version": 3, "solution": false}\n'
-    "#| default_exp core.thing\n#| export\nimport numpy as np\n"
-)
+
+
+def header(grade_id: str | None, *, markdown: bool = False, points: int | None = None, **flags) -> str:
+    """A cell header with nbgrader metadata in the project's key order; flags: grade, locked, solution, task."""
+    meta = {"grade": flags.pop("grade", False), "grade_id": grade_id, "locked": flags.pop("locked", False),
+            "points": points, "schema_version": 3, "solution": flags.pop("solution", False), **flags}
+    meta = {key: value for key, value in meta.items() if value is not None}
+    return f"# %%{' [markdown]' if markdown else ''} nbgrader={json.dumps(meta)}\n"
+
+
+IMPORTS = header("thing-imports") + "#| default_exp core.thing\n#| export\nimport numpy as np\n"
 BRIEF = "# %% [markdown]\n# **Exercise (Task 99.1):** write `double`.\n"
-EXERCISE = '''# %% nbgrader={"grade": false, "grade_id": "thing-double", "locked": false, "schema_version": 3, "solution": true}
-#| export
+EXERCISE = header("thing-double", solution=True) + '''#| export
 def double(x):
     """Twice x."""
     # Task 99.1: add x to itself.
@@ -41,8 +47,7 @@ def double(x):
     return result
     ### END SOLUTION
 '''
-TEST_CELL = ('# %% nbgrader={"grade": true, "grade_id": "thing-double-tests", "locked": true, "points": 2, '
-             '"schema_version": 3, "solution": false}\nassert double(2) == 4\n')
+TEST_CELL = header("thing-double-tests", grade=True, locked=True, points=2) + "assert double(2) == 4\n"
 GOOD = HEADER + "\n" + "\n\n".join([IMPORTS, BRIEF, EXERCISE, TEST_CELL])
 GOOD_TESTS = 'import pytest\n\n\n@pytest.mark.task("thing-double")\ndef test_double():\n    assert True\n'
 
@@ -109,14 +114,14 @@ def test_malformed_header_json_is_named_with_cell_line_and_fix(tmp_path):
 
 
 def test_missing_schema_version(tmp_path):
-    path = write_module(tmp_path, GOOD + '\n\n# %% nbgrader={"grade": false, "grade_id": "thing-x", "locked": false}\nx = 1\n')
+    path = write_module(tmp_path, GOOD + '\n\n# %% nbgrader={"grade": false, "grade_id": "thing-x"}\nx = 1\n')
     finding = only(path, "nbgrader-schema")
     assert "schema_version" in finding.message and finding.fix == 'add "schema_version": 3'
 
 
 def test_duplicate_invalid_and_foreign_grade_ids(tmp_path):
-    cell = '# %% nbgrader={{"grade": false, "grade_id": "{}", "locked": true, "schema_version": 3, "solution": false}}\nx = 1'
-    path = write_module(tmp_path, GOOD + "\n\n" + "\n\n".join(cell.format(i) for i in ("thing-x", "thing-x", "bad id!", "other-y")))
+    cells = [header(grade_id, locked=True) + "x = 1" for grade_id in ("thing-x", "thing-x", "bad id!", "other-y")]
+    path = write_module(tmp_path, GOOD + "\n\n" + "\n\n".join(cells))
     found = [str(f) for f in lint_source(path)]
     assert any("'thing-x' is already used by cell 5" in f for f in found)
     assert any("grade_id 'bad id!' is invalid" in f for f in found)
@@ -160,7 +165,8 @@ def test_missing_default_exp(tmp_path):
 def test_begin_solution_above_the_def_is_refused(tmp_path):
     """Issue 17: the release kept only `#| export / # YOUR CODE HERE / raise NotImplementedError()`."""
     text = variant(("    # Task 99.1: add x to itself.\n    ### BEGIN SOLUTION\n", ""),
-                   ("#| export\ndef double(x):", "#| export\n# Task 99.1: add x to itself.\n### BEGIN SOLUTION\ndef double(x):"))
+                   ("#| export\ndef double(x):",
+                    "#| export\n# Task 99.1: add x to itself.\n### BEGIN SOLUTION\ndef double(x):"))
     path = write_module(tmp_path, text)
     finding = only(path, "region-in-function-body")
     assert finding.line == line_of(path, "### BEGIN SOLUTION")
@@ -208,7 +214,8 @@ def test_a_region_at_the_end_of_a_loop_body_is_fine(tmp_path):
 
 
 def test_a_region_joining_an_if_and_its_else_is_refused(tmp_path):
-    body = ("    if x:\n        # Task 99.1: add x to itself.\n        ### BEGIN SOLUTION\n        a = x\n        b = x\n"
+    body = ("    if x:\n        # Task 99.1: add x to itself.\n        ### BEGIN SOLUTION\n"
+            "        a = x\n        b = x\n"
             "    else:\n        a = b = 0\n        c = 1\n        ### END SOLUTION\n        c = 2\n    return a + b\n")
     path = write_module(tmp_path, _with_body(body))
     finding = only(path, "region-boundaries")
@@ -216,10 +223,11 @@ def test_a_region_joining_an_if_and_its_else_is_refused(tmp_path):
 
 
 def test_a_one_line_region_is_too_short_and_a_long_one_too_long(tmp_path):
-    path = write_module(tmp_path, variant(("    a = x\n    b = x\n    total = a + b\n    result = total\n    return result\n",
-                                           "    return 2 * x\n")))
+    whole = "    a = x\n    b = x\n    total = a + b\n    result = total\n    return result\n"
+    path = write_module(tmp_path, variant((whole, "    return 2 * x\n")))
     finding = only(path, "region-length")
-    assert "has 1 non-blank line(s); the rule is 5-40" in finding.message and finding.line == line_of(path, "BEGIN SOLUTION")
+    assert "has 1 non-blank line(s); the rule is 5-40" in finding.message
+    assert finding.line == line_of(path, "BEGIN SOLUTION")
     for extra, size in ((35, 40), (36, 41)):  # the region has 5 lines; 40 is allowed, 41 is not
         body = "".join(f"    v{i} = x\n" for i in range(extra)) + "\n"
         path = write_module(tmp_path, variant(("    a = x\n", body + "    a = x\n")))
@@ -246,12 +254,14 @@ def test_a_stray_end_and_a_nested_begin_are_refused(tmp_path):
 
 
 def test_unbalanced_hidden_tests_are_refused(tmp_path):
-    path = write_module(tmp_path, variant(("assert double(2) == 4", "assert double(2) == 4\n### BEGIN HIDDEN TESTS\nassert double(3) == 6")))
+    hidden = "assert double(2) == 4\n### BEGIN HIDDEN TESTS\nassert double(3) == 6"
+    path = write_module(tmp_path, variant(("assert double(2) == 4", hidden)))
     assert "`### BEGIN HIDDEN TESTS` has no `### END HIDDEN TESTS`" in only(path, "marker-balance").message
 
 
 def test_markers_outside_marked_cells_are_refused(tmp_path):
-    path = write_module(tmp_path, GOOD + "\n\n# %%\ndef helper(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n")
+    helper = "# %%\ndef helper(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    path = write_module(tmp_path, GOOD + "\n\n" + helper)
     finding = only(path, "markers-in-marked-cells")
     assert "not a solution cell" in finding.message and '"solution": true' in finding.fix
     path = write_module(tmp_path, GOOD + "\n\n# %%\n### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS\n")
@@ -283,7 +293,8 @@ def test_the_test_cell_must_come_right_after_its_exercise(tmp_path):
     assert "the code cell after exercise 'thing-double' (Task 99.1) is cell 4, not its graded test cell" \
         in found["test-follows-exercise"].message
     assert found["test-follows-exercise"].line == line_of(path, 'print("between")') - 1
-    assert "'thing-double-tests' does not come right after an exercise" in found["graded-tests-follow-exercises"].message
+    assert "'thing-double-tests' does not come right after an exercise" \
+        in found["graded-tests-follow-exercises"].message
 
 
 def test_the_test_cell_is_named_after_the_exercise(tmp_path):
@@ -345,11 +356,13 @@ def test_references_to_tasks_that_do_not_exist(tmp_path):
 
 
 def test_typed_counts_and_ranges_must_agree(tmp_path):
-    path = write_module(tmp_path, variant((BRIEF, "# %% [markdown]\n# Two exercises (Tasks 99.1 to 99.2) follow.\n\n" + BRIEF)))
+    prose = "# %% [markdown]\n# Two exercises (Tasks 99.1 to 99.2) follow.\n\n"
+    path = write_module(tmp_path, variant((BRIEF, prose + BRIEF)))
     found = {f.rule: f for f in lint_source(path)}
     assert "the prose says 'Two exercises', but module 99 has 1 exercise(s)" in found["task-counts"].message
     assert "`Task 99.2` names no exercise" in found["task-references"].message
-    path = write_module(tmp_path, variant((BRIEF, "# %% [markdown]\n# One exercise here; see Tasks 99.1 to 99.1.\n\n" + BRIEF)))
+    prose = "# %% [markdown]\n# One exercise here; see Tasks 99.1 to 99.1.\n\n"
+    path = write_module(tmp_path, variant((BRIEF, prose + BRIEF)))
     assert "empty or reversed" in only(path, "task-counts").message
 
 
@@ -385,10 +398,8 @@ def test_a_source_outside_modules_cannot_be_numbered(tmp_path):
 
 # --- written answers ------------------------------------------------------------------------------
 
-QUESTION = ('# %% [markdown] nbgrader={"grade": false, "grade_id": "thing-q1-question", "locked": true, '
-            '"schema_version": 3, "solution": false}\n# **Q1. Why?** Explain.\n')
-ANSWER = ('# %% [markdown] nbgrader={"grade": true, "grade_id": "thing-q1-why", "locked": false, "points": 2, '
-          '"schema_version": 3, "solution": true, "task": false}\n# YOUR ANSWER HERE\n')
+QUESTION = header("thing-q1-question", markdown=True, locked=True) + "# **Q1. Why?** Explain.\n"
+ANSWER = header("thing-q1-why", markdown=True, grade=True, points=2, solution=True, task=False) + "# YOUR ANSWER HERE\n"
 
 
 def test_written_answers_sit_below_locked_numbered_questions(tmp_path):
@@ -396,7 +407,8 @@ def test_written_answers_sit_below_locked_numbered_questions(tmp_path):
     path = write_module(tmp_path, GOOD + "\n\n" + QUESTION.replace("**Q1.", "**Q2.") + "\n\n" + ANSWER)
     finding = only(path, "questions")
     assert "the question says Q2, but it is written answer 1" in finding.message
-    path = write_module(tmp_path, GOOD + "\n\n" + QUESTION.replace('"locked": true', '"locked": false') + "\n\n" + ANSWER)
+    unlocked = QUESTION.replace('"locked": true', '"locked": false')
+    path = write_module(tmp_path, GOOD + "\n\n" + unlocked + "\n\n" + ANSWER)
     assert "has no locked question cell right above it" in only(path, "questions").message
 
 
@@ -410,7 +422,8 @@ def _second_exercise(name: str, number: str) -> str:
 
 def test_renumber_after_inserting_an_exercise_in_the_middle(tmp_path):
     """Issue 17: adding an exercise in the middle needs no hand renumbering."""
-    start = GOOD + "\n\n" + _second_exercise("triple", "2") + "\n\n# %% [markdown]\n# Tasks 99.1 to 99.2; triple is Task 99.2.\n"
+    start = (GOOD + "\n\n" + _second_exercise("triple", "2")
+             + "\n\n# %% [markdown]\n# Tasks 99.1 to 99.2; triple is Task 99.2.\n")
     inserted = variant((BRIEF, _second_exercise("half", "1") + "\n\n" + BRIEF), text=start)
     tests = GOOD_TESTS + "".join(f'\n\n@pytest.mark.task("thing-{n}")\ndef test_{n}():\n    assert True\n'
                                  for n in ("triple", "half"))
@@ -433,8 +446,8 @@ def test_task_rows_list_number_id_points_and_marked_tests(tmp_path):
     path = write_module(tmp_path, GOOD + "\n\n" + QUESTION + "\n\n" + ANSWER)
     rows = task_rows(read_module_source(path))
     assert rows == [
-        {"task": "Task 99.1", "grade_id": "thing-double", "points": 2, "line": line_of(path, '"thing-double", "locked"'),
-         "tests": ["tests/99_thing/test_thing.py::test_double"]},
+        {"task": "Task 99.1", "grade_id": "thing-double", "points": 2,
+         "line": line_of(path, '"thing-double", "locked"'), "tests": ["tests/99_thing/test_thing.py::test_double"]},
         {"task": "Q1", "grade_id": "thing-q1-why", "points": 2, "line": line_of(path, '"thing-q1-why"'),
          "tests": ["graded by hand"]}]
 

@@ -8,7 +8,7 @@ function each:
 |--------------------------|----------------------------------------------------------------------------|
 | header-json              | cell header metadata that is not JSON (jupytext keeps it as a string)      |
 | nbgrader-schema          | nbgrader metadata that is not an object or lacks "schema_version": 3      |
-| grade-ids                | graded/solution/locked cells without a grade_id; invalid, duplicate, or not `<module>-...` |
+| grade-ids                | a missing, invalid or duplicate grade_id, or one not named `<module>-...`   |
 | graded-points            | graded cells without numeric points > 0                                    |
 | task-cells               | nbgrader "task" cells that are not markdown                                |
 | directive-placement      | `#| export` / `#| default_exp` below other lines (nbdev ignores them)       |

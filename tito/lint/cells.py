@@ -6,7 +6,7 @@ import re
 from typing import Iterator
 
 from .findings import Finding
-from .source import DIRECTIVE, EXPORT_DIRECTIVES, ModuleSource, is_exported, leading_directives
+from .source import DIRECTIVE, EXPORT_DIRECTIVES, ModuleSource, is_exported, leading_directives, parse_cell
 
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -108,7 +108,8 @@ def check_exported_tests(src: ModuleSource) -> Iterator[Finding]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
                     and node.name.lower().startswith("test"):
                 yield src.finding(cell, f"test `{node.name}` is in an exported cell: it would ship in the package",
-                                  "move tests to a separate cell without `#| export`", line=cell.line_of(node.lineno - 1))
+                                  "move tests to a separate cell without `#| export`",
+                                  line=cell.line_of(node.lineno - 1))
 
 
 def check_default_exp(src: ModuleSource) -> Iterator[Finding]:
@@ -117,11 +118,3 @@ def check_default_exp(src: ModuleSource) -> Iterator[Finding]:
         yield Finding(src.path, 1, None, "no `#| default_exp` directive, so nbdev would export nothing",
                       "start the first code cell with `#| default_exp package.module`")
 
-
-def parse_cell(source: str) -> ast.Module | SyntaxError:
-    """The cell as Python; IPython magics (`%...`, `!...`) become blank lines so line numbers hold."""
-    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n")]
-    try:
-        return ast.parse("\n".join(lines))
-    except SyntaxError as error:
-        return error

@@ -11,10 +11,9 @@ import ast
 from typing import Iterator
 
 from ..course import CODE_STUB
-from .cells import parse_cell
 from .findings import Finding
 from .source import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, Cell, ModuleSource, Region,
-                     scan_markers, solution_regions)
+                     parse_cell, scan_markers, solution_regions)
 
 MIN_REGION_LINES, MAX_REGION_LINES = 5, 40
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)

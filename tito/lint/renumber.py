@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .source import BEGIN_SOLUTION, ModuleSource
-from .tasks import QUESTION_LABEL, TASK_COMMENT, TASK_NUMBER, TASK_PHRASE, _own_numbers
+from .tasks import QUESTION_LABEL, TASK_COMMENT, TASK_NUMBER, TASK_PHRASE, own_task_numbers
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,9 @@ def renumber(src: ModuleSource) -> tuple[str, list[Change], list[str]]:
     for new, old in old_of.items():
         if old is not None:
             targets.setdefault(old, set()).add(new)
-    notes = [f"Task {src.number}.{old} was the number of exercises {', '.join(f'{src.number}.{k}' for k in sorted(new))}"
-             ": mentions of it are left as they are" for old, new in sorted(targets.items()) if len(new) > 1]
+    notes = [f"Task {src.number}.{old} was the number of exercises "
+             f"{', '.join(f'{src.number}.{k}' for k in sorted(new))}: mentions of it are left as they are"
+             for old, new in sorted(targets.items()) if len(new) > 1]
     comment_lines = {}  # file line index -> new number
     brief_lines = {}  # file line index -> (old number, new number)
     for exercise in src.exercises:
@@ -84,7 +85,7 @@ def _old_number(src: ModuleSource, exercise) -> int | None:
             if match and match.group(1) == src.number:
                 return int(match.group(2))
     if exercise.brief is not None:
-        numbers = set(_own_numbers(src, exercise.brief.source))
+        numbers = set(own_task_numbers(src, exercise.brief.source))
         if len(numbers) == 1:
             return numbers.pop()
     return None

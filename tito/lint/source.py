@@ -6,8 +6,9 @@ question Qk (CONTRIBUTING.md, "Exercises and task numbers").
 """
 from __future__ import annotations
 
+import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -120,7 +121,6 @@ class ModuleSource:
     number: str | None  # "19", from the folder name modules/19_benchmarking/
     name: str | None  # "benchmarking"
     tests_dir: Path | None  # tests/19_benchmarking/
-    header_problems: list[Finding] = field(default_factory=list)
 
     @property
     def file_lines(self) -> list[str]:
@@ -229,3 +229,12 @@ def solution_regions(cell: Cell) -> list[Region]:
     """The well-formed solution regions of a cell (the balance rule reports the others)."""
     regions, problems = scan_markers(cell, BEGIN_SOLUTION, END_SOLUTION)
     return [] if problems else regions
+
+
+def parse_cell(source: str) -> ast.Module | SyntaxError:
+    """The cell as Python; IPython magics (`%...`, `!...`) become blank lines so line numbers hold."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n")]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError as error:
+        return error

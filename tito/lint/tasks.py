@@ -110,7 +110,7 @@ def check_task_brief(src: ModuleSource) -> Iterator[Finding]:
             yield src.finding(exercise.cell, f"exercise {exercise.grade_id!r} ({exercise.label}) has no brief: no "
                                              "markdown cell between it and the previous exercise",
                               f"add a markdown cell above it: `**Exercise ({exercise.label}):** <what to write>`")
-        elif exercise.number not in _own_numbers(src, brief.source):
+        elif exercise.number not in own_task_numbers(src, brief.source):
             said = sorted({f"Task {n}.{k}" for n, k in TASK_NUMBER.findall(_task_text(brief.source))})
             also = f" (it says {', '.join(said)})" if said else ""
             fix = _renumber_fix(src, exercise) if said else \
@@ -128,12 +128,12 @@ def check_task_references(src: ModuleSource) -> Iterator[Finding]:
     places = [(cell, offset, line) for cell in src.cells for offset, line in enumerate(cell.lines)
               if (cell.index, offset) not in comments]
     for cell, offset, line in places:
-        for k in _own_numbers(src, line):
+        for k in own_task_numbers(src, line):
             if not 1 <= k <= count:
                 yield src.finding(cell, f"`Task {src.number}.{k}` names no exercise: module {src.number} has "
                                         f"{count} ({_span_text(src)})", _reference_fix(src), line=cell.line_of(offset))
     for path, number, text in _test_file_lines(src):
-        for k in _own_numbers(src, text):
+        for k in own_task_numbers(src, text):
             if not 1 <= k <= count:
                 yield Finding(path, None, number, f"`Task {src.number}.{k}` names no exercise: module {src.number} "
                                                   f"has {count} ({_span_text(src)})",
@@ -160,7 +160,8 @@ def check_task_counts(src: ModuleSource) -> Iterator[Finding]:
                 for a_module, a, b_module, b in RANGE.findall(phrase.group(0)):
                     if a_module == b_module == src.number and int(a) >= int(b):
                         yield src.finding(cell, f"the range Tasks {a_module}.{a} to {b_module}.{b} is empty or "
-                                                "reversed", "name the first task, then the last", line=cell.line_of(offset))
+                                                "reversed", "name the first task, then the last",
+                                          line=cell.line_of(offset))
 
 
 def check_task_markers(src: ModuleSource) -> Iterator[Finding]:
@@ -209,8 +210,8 @@ def check_questions(src: ModuleSource) -> Iterator[Finding]:
                                     f"its number", f"start it with `**Q{question.number}.`")
         elif int(label.group(1)) != question.number:
             yield src.finding(cell, f"the question says Q{label.group(1)}, but it is written answer "
-                                    f"{question.number} of the module", f"call it Q{question.number} (or run `tito module lint "
-                                    f"{src.number} --renumber`)")
+                                    f"{question.number} of the module",
+                              f"call it Q{question.number} (or run `tito module lint {src.number} --renumber`)")
 
 
 @dataclass(frozen=True)
@@ -262,14 +263,15 @@ def _is_task_mark(node: ast.AST) -> bool:
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) or node.func.attr != "task":
         return False
     owner = node.func.value
-    return (isinstance(owner, ast.Attribute) and owner.attr == "mark") or (isinstance(owner, ast.Name) and owner.id == "mark")
+    return (isinstance(owner, ast.Attribute) and owner.attr == "mark") \
+        or (isinstance(owner, ast.Name) and owner.id == "mark")
 
 
 def _task_text(text: str) -> str:
     return " ".join(phrase.group(0) for phrase in TASK_PHRASE.finditer(text))
 
 
-def _own_numbers(src: ModuleSource, text: str) -> list[int]:
+def own_task_numbers(src: ModuleSource, text: str) -> list[int]:
     """The k of every "Task NN.k" of this module in the text (ranges give both ends)."""
     return [int(k) for module, k in TASK_NUMBER.findall(_task_text(text)) if module == src.number]
 
