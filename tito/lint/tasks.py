@@ -70,8 +70,8 @@ def check_graded_tests_follow_exercises(src: ModuleSource) -> Iterator[Finding]:
     for cell in src.cells:
         if cell.is_graded_test and id(cell) not in tests:
             yield src.finding(cell, f"graded test cell {cell.grade_id!r} does not come right after an exercise",
-                              "move it right below the exercise it grades, or make it a plain cell "
-                              '("grade": false, "locked": false)')
+                              "move it right below the exercise it grades; a test of code the student does not "
+                              'write is a plain cell ("grade": false, no points; "locked": true keeps it read-only)')
 
 
 def check_task_comment(src: ModuleSource) -> Iterator[Finding]:
