@@ -11,7 +11,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Keyword spotting: spoken words from espeak-ng (a synthetic stand-in for Speech Commands)
 #

@@ -11,7 +11,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # TinyMLPerf's data: the task container and its cache
 #

@@ -11,7 +11,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Module 19: Benchmarking (the TorchPerf Olympics)
 #

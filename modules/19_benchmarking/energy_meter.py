@@ -11,7 +11,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # The energy meter: RAPL counters where readable, else process CPU time
 #

@@ -34,6 +34,7 @@ def suite_with(tmp_path, per_model: dict) -> BenchmarkSuite:
     return suite
 
 
+@pytest.mark.task("benchmarking-pareto-dominance")
 @pytest.mark.parametrize("a, b, directions, expected", [
     ((1, 0.9), (2, 0.8), LAT_ACC, True),
     ((1, 0.8), (2, 0.9), LAT_ACC, False),
