@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make demo   tito module complete 19 (tests, export, import check, pytest), then the benchmark demo
 #   make test   the whole test suite
+# `make check` (CI runs it too): the package and notebooks are what modules/ generates, and ruff passes.
 # Both create the virtual environment .venv on first use.
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,6 +27,7 @@ test: $(STAMP)
 
 check: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/tito export --check
+	$(BIN)/ruff check .
 
 clean-venv:
 	rm -rf $(VENV)

@@ -7,7 +7,6 @@ three phases (inline tests, export + import check, pytest) reported by `--json`.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import subprocess

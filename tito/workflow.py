@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .pipeline import (apply_export, declared_exports, exported_module_names, import_check, lint_or_raise,
-                       notebook_text, plan_export, read_module_notebook, stale_generated_files)
+                       plan_export, stale_generated_files)
 from .progress import record_completion
 from .project import Module, TitoError, discover_modules
 from .runner import run_inline_tests, run_module_pytest

@@ -31,7 +31,6 @@ Usage (from the repository root; several minutes on one core):
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path

@@ -188,8 +188,6 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
 
 # %%
 #| export utils.checks
-from __future__ import annotations
-
 import math
 import numbers
 
@@ -247,8 +245,6 @@ def check_input_shape(input_shape, min_axes: int = 1) -> tuple[int, ...]:
 
 # %%
 #| export utils.inference
-from __future__ import annotations
-
 from typing import Any, Callable
 
 import numpy as np
@@ -291,8 +287,6 @@ def as_array(output: Any) -> np.ndarray:
 
 # %%
 #| export utils.testing
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 # %%
@@ -335,8 +329,6 @@ class FakeClock:
 
 # %%
 #| export utils.progress
-from __future__ import annotations
-
 from contextlib import contextmanager
 
 # %%

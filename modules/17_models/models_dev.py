@@ -521,7 +521,7 @@ def test_unit_roundtrip():
         loaded = load_model(Path(folder) / "tiny")
     x = np.linspace(0, 1, 8, dtype=np.float32).reshape(2, 2, 2)
     np.testing.assert_array_equal(loaded(x).data, model(x).data)
-    assert loaded.name == "tiny" and [type(l) for l in loaded.layers] == [type(l) for l in model.layers]
+    assert loaded.name == "tiny" and [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
     quantized = quantize_model(model, bits=8)
     with tempfile.TemporaryDirectory() as folder:
         save_model(quantized, Path(folder) / "tiny_int8")

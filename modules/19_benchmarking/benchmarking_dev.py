@@ -78,9 +78,9 @@ from tinytorch.benchmarking.energy_meter import (
 from tinytorch.benchmarking.calls import BenchmarkError
 from tinytorch.benchmarking.events import OLYMPIC_SCORED_METRICS, Constraint, Objective, OlympicEvent
 from tinytorch.benchmarking.measurement import (
-    Benchmark, accuracy_from_outputs, best_model, compare_results, difference_test, within_noise_of)
+    Benchmark, accuracy_from_outputs, compare_results, difference_test, within_noise_of)
 from tinytorch.benchmarking.metrics import (
-    METRIC_DIRECTIONS, METRIC_UNITS, METRICS, SUITE_METRICS, Metric, check_metric)
+    METRIC_DIRECTIONS, METRIC_UNITS, METRICS, SUITE_METRICS, Metric, best_model, check_metric)
 from tinytorch.benchmarking.olympics import check_olympic_constraints, score_olympic_event
 from tinytorch.benchmarking.optimization import (
     compare_ablation_orders, compare_optimization_techniques, optimize_benchmark_configuration, run_ablation,
@@ -139,11 +139,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tinytorch.benchmarking.calls import (
     BenchmarkError, Dataset, call_checked, call_model, guarded, model_size_mb, normalize_dataset)
-from tinytorch.benchmarking.metrics import BENCHMARK_METRICS, best_model, metric_info
+from tinytorch.benchmarking.metrics import BENCHMARK_METRICS, metric_info
 from tinytorch.benchmarking.settings import BenchmarkSettings
 from tinytorch.benchmarking.significance import compare_accuracy_counts, correct_counts
 from tinytorch.benchmarking.statistics import BenchmarkResult, compare_samples
@@ -157,9 +156,7 @@ from tinytorch.utils.inference import as_array, inference_function, model_name
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-energy-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.energy
 import math
-import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Callable
 
 from tinytorch.benchmarking.calls import BenchmarkError
@@ -185,13 +182,12 @@ from matplotlib.figure import Figure
 from tinytorch.benchmarking.energy import measure_energy
 from tinytorch.benchmarking.energy_meter import EnergyMeter
 from tinytorch.benchmarking.measurement import Benchmark, compare_results, within_noise_of
-from tinytorch.benchmarking.metrics import METRICS, SUITE_METRICS, check_metric
+from tinytorch.benchmarking.metrics import METRICS, check_metric
 from tinytorch.benchmarking.pareto import pareto_front
 from tinytorch.benchmarking.plots import comparison_figure, draw_metric_panel, draw_pareto_panel, pareto_figure, save_png
 from tinytorch.benchmarking.report import DeploymentConstraints, render_markdown
 from tinytorch.benchmarking.results_file import (
     parse_results_document, read_results_file, results_to_json, write_results_file)
-from tinytorch.benchmarking.significance import display_interval
 from tinytorch.benchmarking.settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
 from tinytorch.benchmarking.statistics import BenchmarkResult
 from tinytorch.utils.files import write_atomic, write_text_atomic
@@ -200,7 +196,6 @@ from tinytorch.utils.progress import progress_display
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-optimization-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.optimization
 import copy
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable

@@ -1,5 +1,4 @@
 """Olympic scoring: rules as data, constraints, scores, and differences inside the noise."""
-import math
 
 import pytest
 

@@ -1,10 +1,9 @@
 """compare_optimization_techniques, ablations in both orders, and the run-count advice (fake clock)."""
-import copy
 
 import numpy as np
 import pytest
 
-from tinytorch.benchmarking.benchmark import (BYTES_PER_MB, BenchmarkResult, compare_ablation_orders,
+from tinytorch.benchmarking.benchmark import (BenchmarkResult, compare_ablation_orders,
                                               compare_optimization_techniques, difference_test,
                                               optimize_benchmark_configuration, run_ablation)
 from tinytorch.benchmarking.recommendations import recommend_optimizations as _recommend

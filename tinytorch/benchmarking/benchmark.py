@@ -10,9 +10,9 @@ from .energy_meter import (
 from .calls import BenchmarkError
 from .events import OLYMPIC_SCORED_METRICS, Constraint, Objective, OlympicEvent
 from .measurement import (
-    Benchmark, accuracy_from_outputs, best_model, compare_results, difference_test, within_noise_of)
+    Benchmark, accuracy_from_outputs, compare_results, difference_test, within_noise_of)
 from .metrics import (
-    METRIC_DIRECTIONS, METRIC_UNITS, METRICS, SUITE_METRICS, Metric, check_metric)
+    METRIC_DIRECTIONS, METRIC_UNITS, METRICS, SUITE_METRICS, Metric, best_model, check_metric)
 from .olympics import check_olympic_constraints, score_olympic_event
 from tinytorch.benchmarking.optimization import (
     compare_ablation_orders, compare_optimization_techniques, optimize_benchmark_configuration, run_ablation,

@@ -5,9 +5,7 @@ __all__ = ['estimate_energy_per_inference', 'measure_energy']
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-energy-imports
 import math
-import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Callable
 
 from .calls import BenchmarkError

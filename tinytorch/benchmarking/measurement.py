@@ -12,11 +12,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .calls import (
     BenchmarkError, Dataset, call_checked, call_model, guarded, model_size_mb, normalize_dataset)
-from .metrics import BENCHMARK_METRICS, best_model, metric_info
+from .metrics import BENCHMARK_METRICS, metric_info
 from .settings import BenchmarkSettings
 from .significance import compare_accuracy_counts, correct_counts
 from .statistics import BenchmarkResult, compare_samples

@@ -6,7 +6,6 @@ __all__ = ['compare_optimization_techniques', 'summarize_optimizations', 'run_ab
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-optimization-imports
 import copy
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable

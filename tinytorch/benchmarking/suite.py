@@ -15,13 +15,12 @@ from matplotlib.figure import Figure
 from .energy import measure_energy
 from .energy_meter import EnergyMeter
 from .measurement import Benchmark, compare_results, within_noise_of
-from .metrics import METRICS, SUITE_METRICS, check_metric
+from .metrics import METRICS, check_metric
 from .pareto import pareto_front
 from .plots import comparison_figure, draw_metric_panel, draw_pareto_panel, pareto_figure, save_png
 from .report import DeploymentConstraints, render_markdown
 from .results_file import (
     parse_results_document, read_results_file, results_to_json, write_results_file)
-from .significance import display_interval
 from .settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
 from .statistics import BenchmarkResult
 from ..utils.files import write_atomic, write_text_atomic
