@@ -87,16 +87,14 @@ def plan_export(module: Module, notebook=None) -> ExportPlan:
             provided sources are always exported from their files: they hold no solutions.
     """
     plan = ExportPlan(module)
-    if notebook is None:
+    from_sources = notebook is None  # nbs/ mirrors the sources: a student's notebook is exported, not kept
+    if from_sources:
         lint_or_raise(module)
         notebook = read_module_notebook(module.source)
-        plan.files[module.notebook.relative_to(module.root).as_posix()] = notebook_text(notebook)
     produced_by: dict[str, Path] = {}
     for source in module.sources:
-        if source == module.source:
-            text = notebook_text(notebook)
-        else:
-            text = notebook_text(read_module_notebook(source))
+        text = notebook_text(notebook if source == module.source else read_module_notebook(source))
+        if from_sources:
             plan.files[module.notebook_of(source).relative_to(module.root).as_posix()] = text
         for rel, code in _export_notebook(module, source, text).items():
             if rel in produced_by:
