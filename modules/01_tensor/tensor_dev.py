@@ -209,3 +209,9 @@ def test_unit_tensor_matmul():
 test_unit_tensor_creation()
 test_unit_tensor_matmul()
 print("Tensor tests passed")
+
+# %% [markdown]
+# **Utilities.** Beside this notebook, `utilities.py` (provided code) makes `tinytorch.utils`, which every
+# later module, `tito` and `tools/` share: the one atomic file writer (`files`), argument checks with
+# clear messages (`checks`), how to call a model (`inference`), a fake clock for tests (`testing`) and a
+# progress display (`progress`).

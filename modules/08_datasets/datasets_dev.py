@@ -205,3 +205,13 @@ def test_unit_tinydigits():
 
 test_unit_tinydigits()
 print("TinyDigits tests passed")
+
+# %% [markdown]
+# ## The generated data sets of TinyMLPerf
+#
+# Module 18's standard tasks need three more labelled data sets, which this module makes (provided
+# code, in the sources beside this notebook): `task_data` (the `TaskData` container and the cache that
+# keeps generated arrays under `$TINYTORCH_CACHE`), `audio` (the mel filterbank), `keywords` (spoken
+# keywords voiced by espeak-ng), `machine_sounds` (machine sounds with injected faults) and
+# `wake_words` (drawn figures on sample photos). Each file documents where its data comes from and its
+# licence; Module 18 describes the tasks they serve.

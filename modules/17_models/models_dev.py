@@ -648,3 +648,9 @@ def test_unit_reference_models():
 
 test_unit_reference_models()
 print("Model tests passed")
+
+# %% [markdown]
+# **Training.** The shipped weights were trained by scripts in `tools/`, and TinyMLPerf's MLP references
+# train on first use, all with the one Adam loop of `tinytorch.models.training` (provided code, in
+# `training.py` beside this notebook): Adam on shuffled minibatches, every random draw from one seeded
+# generator, so that a run gives the same bits on the same machine and BLAS.
