@@ -19,6 +19,7 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; line-height: 1.4; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.92rem; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: right; vertical-align: top; }
+td { white-space: nowrap; } td.text, td.team { white-space: normal; }
 th { background: #f3f3f3; } td.team, th.team, td.text { text-align: left; }
 tr.reference td { font-style: italic; } .muted { color: #666; } figure { margin: 1rem 0; }
 figure img { max-width: 100%; border: 1px solid #ddd; } details { margin: 0.4rem 0; }
@@ -31,7 +32,7 @@ def _number(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}g}"
 
 
-def _interval(centre: float, low: float, high: float, digits: int = 4) -> str:
+def _interval(centre: float, low: float, high: float, digits: int = 3) -> str:
     return f"{centre:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
 
 

@@ -22,6 +22,8 @@ from typing import Callable
 from .submission import INPUT_SHAPE
 
 _MAX_LINE = 16 * 1024 * 1024
+# How a process that hit its address-space limit says so: Python, OpenBLAS, the C library.
+_OUT_OF_MEMORY = ("MemoryError", "Memory allocation", "Cannot allocate memory", "cannot allocate memory")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def _death(returncode: int | None, stderr: str) -> str:
     else:
         how = f"exited with code {returncode}"
     last = [line for line in stderr.strip().splitlines() if line.strip()][-1:]
-    if any("MemoryError" in line for line in stderr.splitlines()[-5:]):
+    if any(word in line for line in stderr.splitlines()[-5:] for word in _OUT_OF_MEMORY):
         how += " (out of memory)"
     return how + (f": {last[0][:300]}" if last else "")
 

@@ -7,6 +7,7 @@ The baseline of every run is tinytorch's reference MLP (`tinydigits_mlp`), measu
 """
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import tempfile
@@ -19,8 +20,8 @@ from typing import Callable
 from .database import Database, EntryRecord, RunRecord
 from .measure import MeasureSettings, ProcessResult, check_entries, measure_entries
 from .scoring import Measured, verdict
-from .submission import EVENTS, Limits, ModelFiles, Submission, SubmissionError, find_submissions, read_model_files, \
-    read_submission, team_hint
+from .submission import (EVENTS, Limits, ModelFiles, SubmissionError, find_submissions, read_model_files,
+                         read_submission, team_hint)
 
 REFERENCE_MODEL = "tinydigits_mlp"
 REFERENCE_KEY = "reference"
@@ -57,7 +58,6 @@ def _versions() -> dict[str, str]:
 
 def _load_average() -> list[float] | None:
     try:
-        import os
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
