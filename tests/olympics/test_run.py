@@ -164,6 +164,25 @@ def test_a_worker_past_its_deadline_is_killed(monkeypatch, tmp_path):
     assert outcomes["only"] == {"ok": False, "reason": "checking this model failed: it did not finish within 0.5 s"}
 
 
+def test_a_worker_that_writes_garbage_is_stopped(monkeypatch, tmp_path):
+    stand_in = "print('hello, not JSON', flush=True)\nimport time\ntime.sleep(60)\n"
+    monkeypatch.setattr(measure, "_worker_command", lambda command: [sys.executable, "-c", stand_in])
+    outcomes = check_entries([("only", tmp_path)], FAST)
+    assert outcomes["only"]["reason"] == ("checking this model failed: it wrote a line that is not a result: "
+                                          "b'hello, not JSON'")
+
+
+def test_what_a_library_prints_in_a_worker_is_not_a_result(tmp_path):
+    """The real worker keeps stdout for results: a print (Python or C level) lands on stderr."""
+    import subprocess
+
+    code = ("import os, sys\nfrom tito.olympics import worker\nworker._keep_stdout_for_results()\n"
+            "print('from python')\nos.write(1, b'from C\\n')\nworker._emit({'key': 'k'})\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=measure._worker_env())
+    assert done.stdout == '{"key": "k"}\n'
+    assert "from python" in done.stderr and "from C" in done.stderr
+
+
 def test_settings_are_checked():
     with pytest.raises(ValueError, match="at least 2 are needed for an interval across processes"):
         MeasureSettings(processes=1)

@@ -173,10 +173,15 @@ def _read_records(process: subprocess.Popen, timeout_s: float, on_record, reset:
                 return "it wrote an over-long line"
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
-                if line.strip():
-                    on_record(json.loads(line))
-                    if reset:
-                        deadline = time.monotonic() + timeout_s
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    return f"it wrote a line that is not a result: {line[:200]!r}"
+                on_record(record)
+                if reset:
+                    deadline = time.monotonic() + timeout_s
 
 
 def check_entries(entries: list[tuple[str, Path]], settings: MeasureSettings,

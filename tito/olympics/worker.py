@@ -14,6 +14,7 @@ kills this process, not the run; the parent (`measure.py`) enforces a deadline a
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -25,9 +26,22 @@ def _limit_memory(limit_bytes: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (int(limit_bytes), int(limit_bytes)))
 
 
+_RESULTS = sys.stdout  # replaced in main() by a private copy of the original stdout
+
+
 def _emit(record: dict) -> None:
-    sys.stdout.write(json.dumps(record, default=str) + "\n")
+    _RESULTS.write(json.dumps(record, default=str) + "\n")
+    _RESULTS.flush()
+
+
+def _keep_stdout_for_results() -> None:
+    """Results go to the original stdout; anything else written there (a library's print, a C library's
+    message on fd 1) goes to stderr instead, so it can never be mistaken for a result."""
+    global _RESULTS
     sys.stdout.flush()
+    _RESULTS = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 
 
 def _load(entry: dict):
@@ -100,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1 or argv[0] not in commands:
         sys.stderr.write("usage: python -m tito.olympics.worker check|measure  (a JSON request on stdin)\n")
         return 2
+    _keep_stdout_for_results()
     request = json.loads(sys.stdin.read())
     _limit_memory(request.get("memory_limit_bytes"))
     commands[argv[0]](request)
