@@ -341,7 +341,7 @@ def make_image_classification(size: str = "full", seed: int = DATA_SEED, cache_r
 # pip wheel's 1.52, whose voices sound different: the reference then scored 0.82 and the target was
 # 80%.)
 #
-# **Your task (18.1):** write `mfcc`. The mel filterbank is given. Frame the signal, apply the window,
+# **Your task (Task 18.1):** write `mfcc`. The mel filterbank is given. Frame the signal, apply the window,
 # take the power spectrum `|rfft|^2 / n_fft`, apply the filterbank, take `log(energies + 1e-6)`,
 # then `scipy.fft.dct(..., type=2, norm="ortho")` along the filter axis and keep `n_coefficients`.
 
@@ -1413,7 +1413,7 @@ test_unit_metrics()
 # %% [markdown]
 # ## Summarising latencies, honestly
 #
-# **Your task (18.2):** summarise the per-query latencies (ms): mean, sample standard deviation
+# **Your task (Task 18.2):** summarise the per-query latencies (ms): mean, sample standard deviation
 # (`ddof=1`; 0.0 for one query), min, max, and p50/p90/p99 as *nearest-rank* percentiles
 # (`np.percentile(..., method="inverted_cdf")`: always a latency that was really observed, as
 # MLPerf reports). Then flag each percentile: it is valid only when there are at least

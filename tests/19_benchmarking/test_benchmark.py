@@ -46,6 +46,7 @@ def mlp(name=None):
 
 # --- timing on a fake clock -------------------------------------------------------------------
 
+@pytest.mark.task("benchmarking-timer")
 def test_precise_timer_is_a_real_context_manager_and_records_on_error():
     clock = FakeClock(tick=700)
     timer = precise_timer(clock)
@@ -59,6 +60,7 @@ def test_precise_timer_is_a_real_context_manager_and_records_on_error():
     assert failing.elapsed_ns == 700
 
 
+@pytest.mark.task("benchmarking-timer")
 def test_precise_timer_refuses_a_clock_going_backwards():
     readings = iter([100, 50])
     with pytest.raises(RuntimeError, match="backwards"):
@@ -72,6 +74,7 @@ def test_timer_overhead_is_the_median_gap_between_readings():
     assert measure_timer_overhead_ns(FakeClock(tick=40), samples=100) == 40.0
 
 
+@pytest.mark.task("benchmarking-calibrate")
 def test_calibration_doubles_until_the_block_reaches_the_target():
     clock, sizes = FakeClock(), []
 
@@ -83,6 +86,7 @@ def test_calibration_doubles_until_the_block_reaches_the_target():
     assert sizes == [2**k for k in range(13)]
 
 
+@pytest.mark.task("benchmarking-calibrate")
 def test_calibration_keeps_the_timer_under_one_percent():
     # a 60 ns clock and no minimum: the block must last at least 6 us
     target = calibration_target_ns(60.0, 0.01, min_block_ns=0)
@@ -212,6 +216,7 @@ def one_hot(labels, classes=3):
     return np.eye(classes, dtype=np.float32)[labels]
 
 
+@pytest.mark.task("benchmarking-accuracy")
 def test_accuracy_per_dataset_from_outputs():
     y = np.array([0, 1, 2, 2, 1, 0, 0, 1])
     x = one_hot(y)
@@ -233,6 +238,7 @@ def test_accuracy_per_dataset_from_outputs():
     assert [d["correct"] for d in details] == [8, 3, 7] and [d["samples"] for d in details] == [8, 4, 8]
 
 
+@pytest.mark.task("benchmarking-accuracy")
 def test_accuracy_single_output_threshold_and_predict_labels():
     x = np.array([[0.9], [0.2], [0.7], [0.4]], dtype=np.float32)
     y = np.array([1, 0, 0, 0])
