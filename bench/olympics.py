@@ -179,7 +179,8 @@ def main(argv=None) -> int:
                          "same_rank_per_entry": sum(r[1] for r in results) / len(results),
                          "strict_orderings": strict, "contradicted": flipped,
                          "distinct_ranks_per_run": [len(set(r[index].values())) for r in ranked],
-                         "ranks_by_team": {team: [r[index].get(team) for r in ranked] for team in sorted(ranked[0][index])}}
+                         "ranks_by_team": {team: [r[index].get(team) for r in ranked]
+                                           for team in sorted(ranked[0][index])}}
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -197,7 +198,8 @@ def main(argv=None) -> int:
     for name in ("noise_aware", "plain"):
         s = summary[name]
         print(f"{name:<12} {s['same_ranking']:>13.2f} {s['same_rank_per_entry']:>16.2f} "
-              f"{s['rank_within_places_of_other_run']:>10.2f} {s['contradicted']:>7} of {s['strict_orderings']:<6} pairs "
+              f"{s['rank_within_places_of_other_run']:>10.2f} "
+              f"{s['contradicted']:>7} of {s['strict_orderings']:<6} pairs "
               f"{str(s['distinct_ranks_per_run']):>16}")
     print("same ranking: run pairs whose ranks agree for every entry; in places: entries whose rank in one run lies "
           "within the places the other run gave them (plain ranks: the same rank); contradicted: strict orderings "

@@ -54,7 +54,10 @@ def postgres_server():
         prefix = ["runuser", "-u", "postgres", "--"]
     data, port = base / "data", _free_port()
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
-    run = lambda *args: subprocess.run([*prefix, *args], check=True, capture_output=True, text=True, env=env)  # noqa: E731
+
+    def run(*args):
+        return subprocess.run([*prefix, *args], check=True, capture_output=True, text=True, env=env)
+
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-w", "-t", "60", "-o",

@@ -80,7 +80,8 @@ def test_a_database_that_cannot_be_opened(tmp_path, capsys):
 def test_submit_run_and_leaderboard_as_a_class_would(tmp_path, saved_mlp, postgres_url, capsys):
     save_model(load_reference_model("tinydigits_mlp_int8"), tmp_path / "int8")
     for team, model in (("foxes", saved_mlp), ("owls", tmp_path / "int8")):
-        assert main(["olympics", "submit", "all_around", str(model), "--team", team, "--out", str(tmp_path / "subs")]) == 0
+        assert main(["olympics", "submit", "all_around", str(model), "--team", team,
+                     "--out", str(tmp_path / "subs")]) == 0
     (tmp_path / "subs" / "junk").mkdir()
     run = subprocess.run([sys.executable, "-m", "tito.main", "olympics", "run", "all_around", str(tmp_path / "subs"),
                           "--db", postgres_url, "--processes", "2", "--runs", "3", "--warmup", "1",

@@ -31,7 +31,8 @@ def test_a_run_reads_back_as_written(db_url, make_entry, make_run):
 def test_reruns_append_and_the_board_shows_each_teams_latest_valid_entry(db_url, make_entry, make_run):
     with Database(db_url) as db:
         db.record_run(make_run("latency_sprint", [make_entry("reference", 0.010, is_reference=True),
-                                                  make_entry("foxes", 0.005, seed=1), make_entry("owls", 0.008, seed=2)]))
+                                                  make_entry("foxes", 0.005, seed=1),
+                                                  make_entry("owls", 0.008, seed=2)]))
         db.record_run(make_run("latency_sprint", [make_entry("reference", 0.010, is_reference=True, seed=3),
                                                   make_entry("foxes", 0.004, seed=4),
                                                   make_entry("owls", 0.002, seed=5, status="invalid")]))

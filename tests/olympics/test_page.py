@@ -21,9 +21,9 @@ def board(tmp_path, make_entry, make_run):
     """A board of eight teams, two of them tied, an attacker's team name, and an invalid entry."""
     with Database(str(tmp_path / "olympics.db")) as db:
         entries = [make_entry("reference", 0.010, is_reference=True)]
-        for i, (team, latency, correct) in enumerate([("foxes", 0.005, 190), ("owls", 0.005, 192), ("bats", 0.012, 188),
-                                                      ("moles", 0.007, 185), ("crows", 0.009, 193), (ATTACK, 0.006, 191),
-                                                      ("hares", 0.0045, 186)]):
+        teams = [("foxes", 0.005, 190), ("owls", 0.005, 192), ("bats", 0.012, 188), ("moles", 0.007, 185),
+                 ("crows", 0.009, 193), (ATTACK, 0.006, 191), ("hares", 0.0045, 186)]
+        for i, (team, latency, correct) in enumerate(teams):
             entries.append(make_entry(team, latency, accuracy_correct=correct, seed=i + 1))
         entries.append(make_entry("cheats", 0.002, accuracy_correct=120, seed=42, status="invalid"))
         db.record_run(make_run("latency_sprint", entries))

@@ -50,7 +50,8 @@ def test_paired_log_test_is_scipys_paired_t_test_on_logs():
 
 
 def test_no_spread_is_exact():
-    assert log_score_test([2.0, 2.0], [2.0, 2.0], paired=True) == PairTest(1.0, 0, "paired t-test on log scores (no spread: exact)")
+    same = log_score_test([2.0, 2.0], [2.0, 2.0], paired=True)
+    assert same == PairTest(1.0, 0, "paired t-test on log scores (no spread: exact)")
     different = log_score_test([2.0, 2.0, 2.0], [1.0, 1.0, 1.0], paired=False)
     assert (different.p_value, different.direction) == (0.0, 1)
 

@@ -41,7 +41,8 @@ def forge(folder, json_bytes: bytes, npz_bytes: bytes, team="mallory", event="la
     (folder / "model.npz").write_bytes(npz_bytes)
     digest = hashlib.sha256(hashlib.sha256(json_bytes).digest() + hashlib.sha256(npz_bytes).digest()).hexdigest()
     manifest = {"format": "tinytorch-olympics-submission", "format_version": 1, "team": team, "event": event,
-                "submitted_at": WHEN.isoformat(), "model_sha256": digest, "model_bytes": len(json_bytes) + len(npz_bytes)}
+                "submitted_at": WHEN.isoformat(), "model_sha256": digest,
+                "model_bytes": len(json_bytes) + len(npz_bytes)}
     (folder / MANIFEST).write_text(json.dumps(manifest))
     return folder
 
@@ -96,7 +97,8 @@ def test_unknown_event(saved_mlp, tmp_path):
 
 def test_wrong_output_shape_is_refused_at_submit(tmp_path):
     save_model(Sequential(Flatten(), Linear(64, 12)), tmp_path / "twelve")
-    with pytest.raises(SubmissionError, match=r"maps an input of shape \(1, 8, 8\) to \(1, 12\); the task needs \(1, 10\)"):
+    shapes = r"maps an input of shape \(1, 8, 8\) to \(1, 12\); the task needs \(1, 10\)"
+    with pytest.raises(SubmissionError, match=shapes):
         submit("latency_sprint", tmp_path / "twelve", "foxes", tmp_path / "subs")
     assert not (tmp_path / "subs").exists() or not list((tmp_path / "subs").iterdir())
 

@@ -201,6 +201,7 @@ def _board_table(board) -> Table:
     for row in board.rows:
         p = row.placement
         lat, low, high = row.latency_ms
-        table.add_row(str(p.rank), p.places, Text(row.label), f"{row.score:.3f} [{row.score_low:.3f}, {row.score_high:.3f}]",
+        table.add_row(str(p.rank), p.places, Text(row.label),
+                      f"{row.score:.3f} [{row.score_low:.3f}, {row.score_high:.3f}]",
                       f"{lat:.4f} [{low:.4f}, {high:.4f}]", f"{row.accuracy[0]:.3f}", str(p.plain_rank))
     return table

@@ -109,7 +109,8 @@ def _details_html(row: BoardRow, board: Board) -> str:
              ("score per process", scores), ("latency per process, ms (median of blocks)", medians),
              ("calls per block", ", ".join(str(c) for c in e.calls_per_block or [])),
              ("accuracy", f"{e.correct} of {e.samples} test images"),
-             ("tinytorch's verdict (score_olympic_event)", f"score {_number(e.library_score)}; " + "; ".join(e.reasons)),
+             ("tinytorch's verdict (score_olympic_event)",
+              f"score {_number(e.library_score)}; " + "; ".join(e.reasons)),
              ("model sha256", e.model_sha256 or "n/a"), ("model files", f"{e.model_bytes} bytes"),
              ("submission", e.submission),
              ("submitted at", e.submitted_at.isoformat() if e.submitted_at else "n/a (the baseline)"),
@@ -127,7 +128,8 @@ def _details_html(row: BoardRow, board: Board) -> str:
         word = "higher" if ahead > 0 else "lower" if ahead < 0 else "equal"
         lines.append(f"<tr><td class='text'>{escape(labels[other])}</td><td class='text'>{word}</td>"
                      f"<td>{c.p_value:.3g}</td><td>{c.adjusted_p:.3g}</td>"
-                     f"<td class='text'>{'yes' if c.significant else 'no'}</td><td class='text'>{escape(c.test)}</td></tr>")
+                     f"<td class='text'>{'yes' if c.significant else 'no'}</td>"
+                     f"<td class='text'>{escape(c.test)}</td></tr>")
     table = ("<table><thead><tr><th class='team'>against</th><th>score here is</th><th>p</th><th>Holm p</th>"
              "<th>significant</th><th class='team'>test</th></tr></thead><tbody>" + "".join(lines) + "</tbody></table>"
              if lines else "")
