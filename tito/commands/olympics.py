@@ -195,7 +195,8 @@ def _show_board(args, database, run=None) -> int:
 def _board_table(board) -> Table:
     table = Table(title=f"TorchPerf Olympics: {board.event} ({board.objective}); each team's latest valid entry",
                   caption="places: the ranks an entry could hold given the tests; a shared rank = no significant "
-                          "difference")
+                          "difference. Intervals are per entry; the tests pair entries measured in the same "
+                          "processes, so they can find a difference where intervals overlap.")
     for header in ("rank", "places", "team", "score [95% CI]", "latency ms [95% CI]", "accuracy", "plain rank"):
         table.add_column(header, no_wrap=header == "team")
     for row in board.rows:

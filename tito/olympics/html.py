@@ -174,7 +174,9 @@ Scores are ratios to the reference model (tinydigits_mlp) measured in the same p
 Each team's latest valid entry is shown.</p>
 <h2>Leaderboard</h2>
 <p class="muted">{len(board.rows)} ranked entries. How sure each place is: <em>places</em> are the ranks an entry
-could hold given the significance tests; entries that share a rank are not significantly different.</p>
+could hold given the significance tests; entries that share a rank are not significantly different.
+The intervals describe each entry alone; the tests compare entries measured in the same processes pair by
+pair, so two entries can differ significantly even where their intervals overlap.</p>
 <table id="leaderboard">
 <thead><tr><th>rank</th><th>places</th><th class="team">team</th><th>score [95% CI]</th>
 <th>latency ms [95% CI]</th><th>accuracy [95% CI]</th><th>peak memory KB</th><th>model size KB</th>
