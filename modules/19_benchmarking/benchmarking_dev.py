@@ -238,11 +238,9 @@ from tinytorch.benchmarking.statistics import BenchmarkResult
 # limit theorem the mean of many independent values is close to normally distributed with standard
 # error $s / \sqrt{n}$, whatever the distribution of one value.
 #
-# Two words in that sentence carry weight. *Many*: timings have a long right tail, and the more skewed
-# the values, the more of them the normal approximation needs, so an interval from 5 blocks is rough.
-# *Independent*: consecutive blocks share the machine's state (a background job, the CPU's clock
-# speed), so they are correlated, and an interval that assumes independence is too narrow. That is one
-# more reason to interleave models and to trust a comparison more than an absolute figure.
+# Two words carry weight. *Many*: timings have a long right tail, so an interval from 5 blocks is
+# rough. *Independent*: consecutive blocks share the machine's state (a background job, the clock
+# speed), so they are correlated and an interval that assumes independence is too narrow.
 #
 # With few values, $s$ is itself uncertain, so the multiplier is not the normal 1.96 but Student's
 # $t$ quantile with $n - 1$ degrees of freedom:
@@ -256,9 +254,8 @@ from tinytorch.benchmarking.statistics import BenchmarkResult
 # Using 1.96 with 3 values claims an interval more than twice too narrow. With one value there is no
 # spread estimate at all: the "interval" is the value itself, and the result must say so.
 #
-# A caution from these machines: most timing noise comes from *between* processes (which core, which
-# memory pages, the BLAS threads), not within one. An interval from one process describes that process;
-# to claim more, repeat in fresh processes (the benchmark scripts in `bench/` do).
+# Most timing noise on these machines comes from *between* processes (which core, which memory pages,
+# the BLAS threads): an interval from one process describes that process only.
 #
 # **Exercise (Task 19.1):** `t_confidence_interval(values, confidence=0.95)` returns `(low, high)`, the
 # interval of the mean from Student's t with `n - 1` degrees of freedom: `mean ± t * s / sqrt(n)`, with
@@ -332,11 +329,9 @@ test_unit_t_confidence_interval()
 #  median = 1.0       the typical call; one wild value moves it at most one rank
 # ```
 #
-# Use the **mean** when costs add up: a batch job's total time, an energy budget, throughput. Use the
-# **median** (with its interval, below) to compare two models on a shared, noisy machine: an interruption
-# that lands on model B's block says nothing about B. Use **high percentiles** (p90, p99) when a
-# deadline matters: a keyword spotter that is fast on average but misses 1 query in 100 misses 1 in 100.
-# `compare_models` reports all three views, so a reader can see when they disagree.
+# Use the **mean** when costs add up (a batch job, an energy budget, throughput); the **median** to
+# compare two models on a shared, noisy machine (an interruption landing on B's block says nothing about
+# B); **high percentiles** (p90, p99) when a deadline matters.
 #
 # **Exercise (Task 19.2):** `tukey_outlier_count(values, k=1.5)`: the quartiles
 # `q1, q3 = np.percentile(values, [25, 75])` (NumPy's default, linear interpolation), the fences
@@ -863,11 +858,10 @@ print(f"target block {_target / 1e6:.3f} ms: {_calls} sorts per block "
 # [(x_batch, y_batch), (x_batch, y_batch), ...]     # an iterable of batches
 # ```
 #
-# A model that raises, returns `None`, NaN or an output whose first axis is not the batch is reported
-# as a `BenchmarkError` naming the model, with the original exception chained (`raise ... from error`).
-# Nothing is replaced by a guess (no sleep standing in for a failed call, no invented accuracy): every
-# number this code prints was measured. Every dataset becomes a name, its inputs and its labels (`None`
-# when it has none: fine for latency, an error for accuracy, which names the dataset).
+# A model that raises, returns `None`, NaN or an output whose first axis is not the batch is a
+# `BenchmarkError` naming the model, the cause chained (`calls`, provided, does the checking). Nothing is
+# replaced by a guess: every number this code prints was measured. Data without labels is fine for
+# latency and an error, naming the dataset, for accuracy.
 #
 # ```
 #  Benchmark(models, datasets)
@@ -1045,17 +1039,13 @@ test_unit_compare_samples()
 # %% [markdown]
 # ### One comparison, for every metric
 #
-# The metric registry (`metrics`, provided) says how each metric is compared. `difference_test` applies
-# it: Welch's test and the ratio interval (your `compare_samples`) for repeated measurements; for
-# accuracy measured on fewer than two datasets, Fisher's exact test on the counts of correct answers
-# behind it (2 images of 200 is noise; 40 is not). `compare_results` builds the comparison table, one row
-# per model against the first; `Benchmark.compare_models`, the suite, its report and the Olympic scores
-# all go through it. `display_interval` picks the interval to show: the t interval of the mean, or for
-# accuracy on one dataset the Wilson interval of the proportion of correct answers (the t interval of
-# one value would be the value itself, hiding which test images happened to be drawn).
-#
-# The latency table also gives the **paired ratio**: in each round the blocks of all models run back
-# to back, so the median over rounds of (model block / baseline block) cancels slow drift of the machine.
+# The metric registry (`metrics`, provided) says how each metric is compared, and `difference_test`
+# applies it: your `compare_samples` for repeated measurements; for accuracy on fewer than two datasets,
+# Fisher's exact test on the counts of correct answers (2 images of 200 is noise; 40 is not).
+# `compare_results` builds the table, one row per model against the first; `Benchmark.compare_models`,
+# the suite, its report and the Olympic scores all go through it. The latency table also gives the
+# **paired ratio**: the blocks of one round run back to back, so the median over rounds of (model block /
+# baseline block) cancels slow drift of the machine.
 #
 # ```
 #  round 1:  A 1.00  B 0.50            B/A = 0.50
@@ -1123,20 +1113,17 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
 # %% [markdown]
 # ### The `Benchmark` class
 #
-# The pieces come together. How a run measures is one `BenchmarkSettings` object (provided, in
-# `settings`): warm-up calls, measured blocks, the shortest block, the timer's share, the seed of the
-# inputs. It is checked once, when made, and a suite passes it whole. Latency: seeded inputs
-# (`np.random.default_rng(seed)`, never the global random state), one checked call per model (errors
-# surface here, outside the timing), warm-up, calibration per model, then interleaved blocks; each value
-# is the per-call time of one block, in ms.
+# How a run measures is one `BenchmarkSettings` (provided, in `settings`): warm-up calls, measured
+# blocks, the shortest block, the timer's share, the seed. It is checked once, when made, and a suite
+# passes it whole. Latency: seeded inputs (never the global random state), one checked call per model
+# (errors surface outside the timing), warm-up, calibration per model, then interleaved blocks; each
+# value is the per-call time of one block, in ms.
 #
 # **Memory** has two meanings, and the benchmark keeps them apart:
 #
-# - the **peak allocated during one inference**: weights are already there, so this is the activations
-#   and temporaries the forward pass creates (the input and output included). `tracemalloc` sees every
-#   NumPy allocation, even a temporary freed a microsecond later, which a process's resident size (RSS)
-#   would miss. Tracing slows Python code several times over, so memory gets its own pass, never
-#   during timing, and only the model call is traced (the benchmark's own output check is not);
+# - the **peak allocated during one inference**: the activations and temporaries of the forward pass
+#   (weights already exist). `tracemalloc` sees every NumPy allocation, even a temporary freed a
+#   microsecond later (a process's RSS would miss it); tracing is slow, so memory gets its own pass;
 # - the **stored size** of the model, `model_size_mb` in the metadata: the bytes of its parameters,
 #   dtype-aware, so an int8 weight counts one byte. It is reported next to the peak, never instead of it.
 #
@@ -1358,14 +1345,10 @@ print(demo.compare_models("memory", input_shape=(1, 8, 8))[["model", "mean", "un
 # - `numpy_mlp_x2` does exactly twice the work of `numpy_mlp`, so a trustworthy instrument shows its
 #   latency about 2x the baseline's. On a quiet machine the three ratios all say about 2; on a busy one
 #   the ratio of means can drift far from 2 while the median's and the paired ratio stay closer.
-# - `tinytorch_mlp` and `numpy_mlp` do the same arithmetic; the difference is the framework's per-call
-#   cost (Python calls per layer, `Tensor` objects, checks), which dominates at batch 1 for a model this
-#   small.
-# - All three models make the same predictions, so accuracy is identical and the verdict is "no
-#   detectable difference" (Fisher's test on the counts), as it must be.
-# - Memory: the NumPy functions allocate only their activations; `tinytorch_mlp` allocates slightly
-#   more, for the framework's own objects. These are kilobytes: the weights are not counted, they
-#   already existed before the call.
+# - `tinytorch_mlp` does the same arithmetic as `numpy_mlp`; the difference is the framework's per-call
+#   cost (Python calls per layer, `Tensor` objects, checks), which dominates at batch 1.
+# - The three make the same predictions: accuracy is identical, "no detectable difference" (Fisher).
+# - Memory: kilobytes of activations; `tinytorch_mlp` adds its own objects. Weights are not counted.
 
 # %% [markdown]
 # ## 5. Energy: E = P x t
@@ -1374,17 +1357,13 @@ print(demo.compare_models("memory", input_shape=(1, 8, 8))[["model", "mean", "un
 # `E = P x t` joules. Per inference: a model that keeps one core busy for 0.2 ms at 10 W uses
 # `10 W x 0.0002 s = 2 mJ`. Two ways to get a figure:
 #
-# 1. **Measured.** Recent Intel and AMD CPUs count the energy of each CPU package in hardware (RAPL).
-#    Read the counter before and after a block of calls (`energy_meter`, provided, finds and reads
-#    the counters and handles their wrap-around); the difference divided by the number of calls is the
-#    energy per inference. The package counter includes *every* process running on that CPU (and its
-#    idle power), so the figure is an upper bound.
-# 2. **Estimated.** Where the counter is absent or unreadable (most virtual machines; since 2020 Linux
-#    only lets root read it), we measure what we *can*: the CPU time the process spent per inference,
-#    `time.process_time_ns()` around a block of calls, and multiply it by an *assumed* power per busy
-#    core, `watts_per_core`. That assumption is a visible parameter, recorded with the result, and the
-#    result says `method: estimated`. Change the assumption and the figure scales with it, which is the
-#    honest way to show that it is an assumption.
+# 1. **Measured.** Recent Intel and AMD CPUs count the energy of each CPU package in hardware (RAPL):
+#    read the counter before and after a block of calls (`energy_meter`, provided) and divide by the
+#    calls. The counter includes *every* process on that CPU and its idle power: an upper bound.
+# 2. **Estimated.** Where the counter is absent or unreadable (most virtual machines; since 2020 only
+#    root may read it), we measure what we *can*, the process CPU time per inference
+#    (`time.process_time_ns()` around a block), and multiply it by an *assumed* power per busy core,
+#    `watts_per_core`: a visible parameter, recorded with the result, which says `method: estimated`.
 #
 # The default, `DEFAULT_WATTS_PER_CORE = 10` W, is the order of magnitude of a desktop or server x86
 # core under load (a 65-125 W package with 8-16 cores); a phone core is nearer 1 W. Pass your own.
@@ -1610,14 +1589,12 @@ print("Pareto frontier:", pareto_front(_points, ("min", "min")))
 # | `plot_pareto_frontier(x, y)` | `pareto_<x>_vs_<y>.png` | the trade-off between two metrics, the frontier drawn as a staircase |
 # | `generate_report()` | `benchmark_report.md` | method, system, tables with intervals, significance, Pareto set, recommendations |
 #
-# The rendering is provided (`report`, `plots`, `results_file`); the judging in it is yours. The report
-# and the plots ask three of this module's functions what to say: `display_interval` (which interval to
-# draw), `within_noise_of` (which models are within noise of the best, so that no winner is named on
-# luck) and `pareto_front`. Recommendations are chosen by stated `DeploymentConstraints` (a minimum
-# accuracy, a latency budget, a memory budget) and the measurements only, never by what a model is
-# called. Nothing is written at construction, and a model that fails stops the run with a
-# `BenchmarkError` naming it while `results` keeps what it held before (never half a run). Energy blocks
-# are sized from the measured latency so that each lasts about `energy_block_seconds`.
+# The rendering is provided (`report`, `plots`, `results_file`); the judging in it is yours: the report
+# and the plots ask `within_noise_of` which models are within noise of the best (so that no winner is
+# named on luck) and `pareto_front` for the frontier. Recommendations follow stated
+# `DeploymentConstraints` (minimum accuracy, latency and memory budgets), never a model's name. Nothing
+# is written at construction; a failing model stops the run with a `BenchmarkError` naming it, and
+# `results` keeps what it held before. Energy blocks last about `energy_block_seconds` each.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-suite", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.suite
@@ -2207,12 +2184,10 @@ for _entry in ("tinydigits_mlp_int8", "tinydigits_mlp_pruned50"):
 # | minimum query counts for a percentile | a "p99" computed from 20 queries | TinyMLPerf flags p90 below 64 queries, p99 below 662 |
 # | full disclosure and review | results no one can reproduce | `system_info`, the report's method section, raw values in JSON |
 #
-# **Divisions.** The *closed* division fixes the model: a submitter may quantize or compile the
-# reference model (with the provided calibration data) but not retrain or replace it, so results
-# compare *systems* (hardware plus software). The *open* division allows any model or training recipe,
-# provided the quality reached is reported: results compare *ideas*. By that rule, Module 15's int8
-# model is a closed-division entry; the 50%-pruned and fine-tuned model is open-division, because
-# fine-tuning is retraining. The Olympics are an open competition with quality floors.
+# **Divisions.** The *closed* division fixes the model (quantize or compile it, never retrain it):
+# results compare *systems*. The *open* division allows any model or recipe with its quality reported:
+# results compare *ideas*. Module 15's int8 model is closed-division; the pruned and fine-tuned model is
+# open (fine-tuning is retraining). The Olympics are an open competition with quality floors.
 #
 # **Scenarios.** How queries arrive changes what "fast" means, so MLPerf Inference measures four ways:
 #
@@ -2223,12 +2198,9 @@ for _entry in ("tinydigits_mlp_int8", "tinydigits_mlp_pruned50"):
 #  offline        qqqqqqqqqqqqqqqqq   all samples at once                         -> samples/s (throughput)
 # ```
 #
-# A phone's keyboard is single-stream, a car's cameras multi-stream, a web service a server, a nightly
-# photo index offline. Our measurements map onto them: `run_latency_benchmark` at batch 1 is close to
-# single-stream, with one difference that matters. It times *blocks* of calls, which makes the typical
-# per-call cost precise but averages away the tail inside each block; a single-stream p90 needs every
-# query timed on its own. Running `Benchmark` with a larger batch, say `input_shape=(64, 8, 8)`, is the
-# offline view: throughput = batch / latency.
+# `run_latency_benchmark` at batch 1 is close to single-stream, but it times *blocks* of calls: precise
+# for the typical call, blind to the tail inside a block. A single-stream p90 needs every query timed on
+# its own. A larger batch, say `input_shape=(64, 8, 8)`, is the offline view: throughput = batch / latency.
 #
 # **TinyMLPerf** (MLPerf Tiny) applies these rules to microcontrollers: four tasks (image
 # classification, keyword spotting, anomaly detection, visual wake words), single-stream, batch 1, a
@@ -2311,27 +2283,19 @@ print("\n".join(_tiny["reasons"]))
 # %% [markdown]
 # ## 14. Summary
 #
-# You built an instrument, and the habits that make its readings believable:
+# You built an instrument, and the habits that make its readings believable: statistics that fit the
+# data (t intervals that widen honestly for small n, the median and its interval for skewed timings,
+# percentiles for deadlines, outliers counted, never dropped); timing that measures the model, not the
+# clock (a monotonic clock, warm-up, calibrated blocks, interleaving, the machine recorded); every
+# metric from a measurement, an estimate saying that it is one; decisions with their uncertainty
+# (ratios with intervals, verdicts that say "no detectable difference" when that is the truth, Pareto
+# frontiers, reports that state their method, Olympic scores that count noise as 1.0); optimizations
+# judged by measurement, in both orders, and standard benchmarks whose rules make results comparable.
 #
-# - **Statistics that fit the data.** Student's t intervals that widen honestly for small n; the median
-#   and its distribution-free interval for skewed timings; percentiles for deadlines; outliers counted,
-#   never dropped.
-# - **Timing that measures the model, not the clock.** A monotonic nanosecond clock, warm-up, blocks
-#   calibrated until the clock's cost is under 1%, models interleaved so drift hits all alike, and the
-#   machine's state recorded with every result.
-# - **Every metric from a measurement.** Accuracy from outputs against real labels; peak memory traced
-#   in its own pass and kept apart from stored size; energy measured where the hardware allows, and
-#   otherwise an estimate that says so and shows its assumption.
-# - **Decisions with their uncertainty.** Ratios with intervals and p-values, verdicts that say "no
-#   detectable difference" when that is the truth, Pareto frontiers instead of a single winner, reports
-#   that state their method, and Olympic scores that count noise as 1.0.
-# - **Optimizations judged by measurement.** Combined optimizations compared in both orders, each step
-#   measured, and standard benchmarks (MLPerf, TinyMLPerf) whose rules make results comparable beyond one
-#   machine.
+# The numbers here were measured on a small model on a shared machine, and most differences between
+# its optimized variants are inside the noise. That is a finding, not a failure.
 #
-# The numbers in this notebook were measured on a small model on a shared machine, and most of the
-# differences between its optimized variants are inside the noise. That is a finding, not a failure.
-#
-# **Next: the TorchPerf Olympics.** Pick an event, optimize the reference model with Modules 14-18, and
-# enter it with `BenchmarkSuite`: your report, its Pareto plot and `score_olympic_event` against the
-# baseline. Before you run `tito module complete 19`, answer the five questions above.
+# **Next: the TorchPerf Olympics.** Pick an event, optimize the reference model with Modules 14-18, save
+# it with `save_model` and enter it (`tito olympics submit EVENT MODEL --team NAME`); measure it first
+# with `BenchmarkSuite` and `score_olympic_event` against the baseline. Before you run
+# `tito module complete 19`, answer the five questions above.
