@@ -1,0 +1,59 @@
+"""Provided code never calls the code students write: it works in a student's package, where that is stubbed.
+
+The static test reads every provided source's imports; the slow one runs Module 19's lesson (its
+solutions) against a package whose Module 19 rooms are the release stubs, as a student's package is.
+"""
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tito.pipeline import EXPORT_TARGET, apply_export, plan_export, read_module_notebook
+from tito.project import discover_modules, find_root, resolve_module
+
+ROOT = find_root()
+IMPORT = re.compile(r"^\s*from (tinytorch[\w.]*) import|^\s*import (tinytorch[\w.]*)", re.MULTILINE)
+
+
+# Imports of a room with exercises that cannot reach a stub, each with the reason.
+SAFE = {("utilities.py", "tinytorch.core.tensor"): "as_array only asks isinstance(output, Tensor) and reads .data"}
+
+
+def lesson_rooms(module) -> set[str]:
+    """The package modules a lesson with exercises writes: in a student's package their code is stubbed,
+    or calls code that is (one room imports another), so none is safe for provided code to call."""
+    text = module.source.read_text(encoding="utf-8")
+    if '"solution": true' not in text:
+        return set()
+    return {"tinytorch." + name for name in EXPORT_TARGET.findall(text)}
+
+
+@pytest.mark.parametrize("module", [m for m in discover_modules(ROOT) if m.provided_sources], ids=lambda m: m.key)
+def test_provided_sources_import_no_room_students_write(module):
+    rooms = lesson_rooms(module)
+    for source in module.provided_sources:
+        imported = {a or b for a, b in IMPORT.findall(source.read_text(encoding="utf-8"))}
+        unsafe = sorted(name for name in imported & rooms if (source.name, name) not in SAFE)
+        assert not unsafe, f"{source.name} imports {unsafe}, whose exercises are stubs in a student's package"
+
+
+@pytest.mark.slow
+def test_the_lesson_runs_against_a_package_of_stubs(tmp_path):
+    from nbgrader.preprocessors import ClearSolutions
+
+    from tito.course import CODE_STUB
+
+    for rel in ("settings.ini", "modules", "tinytorch"):
+        copy = shutil.copytree if (ROOT / rel).is_dir() else shutil.copy
+        copy(ROOT / rel, tmp_path / rel, **({"ignore": shutil.ignore_patterns("__pycache__")}
+                                           if (ROOT / rel).is_dir() else {}))
+    module = resolve_module(tmp_path, "19")
+    released, _ = ClearSolutions(code_stub={"python": CODE_STUB}).preprocess(read_module_notebook(module.source), {})
+    apply_export(plan_export(module, released))
+    assert "raise NotImplementedError" in (tmp_path / "tinytorch/benchmarking/statistics.py").read_text()
+    run = subprocess.run([sys.executable, str(ROOT / module.source.relative_to(tmp_path))], cwd=tmp_path,
+                         env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"},
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
