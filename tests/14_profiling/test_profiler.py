@@ -8,6 +8,7 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.optimization.compression import magnitude_prune, to_sparse
 from tinytorch.optimization.quantization import quantize_model
 from tinytorch.profiling.profiler import BYTES_PER_MB, Profiler, layer_flops, time_calls, traced_peak_bytes
+from tinytorch.utils.testing import FakeClock
 
 MLP_FLOPS = 2 * 64 * 32 + 32 + 2 * 32 * 10 + 10
 
@@ -16,25 +17,12 @@ def _mlp() -> Sequential:
     return Sequential(Flatten(), Linear(64, 32, seed=0), ReLU(), Linear(32, 10, seed=1), Softmax())
 
 
-class FakeClock:
-    """Returns scripted nanosecond readings, one per call."""
-
-    def __init__(self, readings):
-        self.readings = list(readings)
-        self.calls = 0
-
-    def __call__(self) -> int:
-        value = self.readings[self.calls]
-        self.calls += 1
-        return value
-
-
 def _clock_for(durations_ns):
     readings, now = [], 1_000
     for duration in durations_ns:
         readings += [now, now + duration]
         now += duration + 500
-    return FakeClock(readings)
+    return FakeClock(script=readings)
 
 
 class Gain(Layer):
@@ -186,7 +174,7 @@ def test_latency_is_the_median_of_the_fake_clock_durations():
     latency = Profiler().measure_latency(model, np.zeros((1, 4), np.float32), warmup=4, iterations=5,
                                          clock=clock)
     assert latency == 2.5
-    assert len(calls) == 9 and clock.calls == 10, "warm-up calls are not timed"
+    assert len(calls) == 9 and clock.readings == 10, "warm-up calls are not timed"
 
 
 @pytest.mark.task("profiling-time-calls")
@@ -207,7 +195,7 @@ def test_latency_rejects_bad_counts(kwargs, message):
 @pytest.mark.task("profiling-time-calls")
 def test_a_clock_going_backwards_is_an_error():
     with pytest.raises(RuntimeError, match="backwards"):
-        time_calls(lambda: None, warmup=0, iterations=1, clock=FakeClock([10, 5]))
+        time_calls(lambda: None, warmup=0, iterations=1, clock=FakeClock(script=[10, 5]))
 
 
 def test_a_real_clock_gives_non_negative_samples():

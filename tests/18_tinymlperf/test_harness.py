@@ -1,28 +1,17 @@
 """TinyMLPerf: the verdict, the timing logic on a fake clock, bad input, chance-level models, reports."""
 import json
-import os
 
 import numpy as np
 import pytest
 
 from tinytorch.benchmarking.tinymlperf import TASKS, ModelTaskError, TinyMLPerf
 from tinytorch.core.layers import Flatten, Linear, Sequential
+from tinytorch.utils.files import current_umask
+from tinytorch.utils.testing import FakeClock
 
 SEED_KEYS = {"benchmark_name", "model_name", "accuracy", "mean_latency_ms", "std_latency_ms", "p50_latency_ms",
              "p90_latency_ms", "p99_latency_ms", "max_latency_ms", "throughput_fps", "target_accuracy",
              "target_latency_ms", "accuracy_met", "latency_met", "compliant", "num_runs", "random_seed"}
-
-
-class FakeClock:
-    """Returns nanoseconds; each reading advances by the next step of a cycle."""
-
-    def __init__(self, steps_ns):
-        self.steps, self.now, self.readings = list(steps_ns), 0, 0
-
-    def __call__(self):
-        self.now += self.steps[self.readings % len(self.steps)]
-        self.readings += 1
-        return self.now
 
 
 class RandomOutputs:
@@ -51,7 +40,7 @@ def test_result_has_every_seed_key_plus_metric_and_reasons(bench, digits_model):
 
 def test_latencies_come_from_the_clock_per_query_and_warmup_is_untimed(cache_root):
     # Readings alternate start/stop: each query's latency is the second step, 3 ms.
-    clock = FakeClock([1_000_000, 3_000_000])
+    clock = FakeClock(steps=[1_000_000, 3_000_000])
     bench = TinyMLPerf(data_size="small", warmup_runs=5, clock=clock, cache_root=cache_root)
     model = bench.reference_model("image_classification")
     result = bench.run_standard_benchmark(model, "image_classification", num_runs=80)
@@ -64,12 +53,12 @@ def test_latencies_come_from_the_clock_per_query_and_warmup_is_untimed(cache_roo
 def test_slow_p90_fails_latency_with_the_reason(cache_root):
     # 9 fast queries then 1 slow one, repeated: p90 is fast, p99 and max are slow.
     steps = [0, 1_000_000] * 9 + [0, 400_000_000]
-    bench = TinyMLPerf(data_size="small", warmup_runs=0, clock=FakeClock(steps), cache_root=cache_root)
+    bench = TinyMLPerf(data_size="small", warmup_runs=0, clock=FakeClock(steps=steps), cache_root=cache_root)
     model = bench.reference_model("image_classification")
     fast = bench.run_standard_benchmark(model, "image_classification", num_runs=100)
     assert fast["p90_latency_ms"] == 1.0 and fast["max_latency_ms"] == 400.0 and fast["latency_met"] is True
     steps = [0, 1_000_000] * 5 + [0, 400_000_000] * 5
-    bench.clock = FakeClock(steps)
+    bench.clock = FakeClock(steps=steps)
     slow = bench.run_standard_benchmark(model, "image_classification", num_runs=100)
     assert slow["latency_met"] is False and not slow["compliant"]
     assert any("p90 latency 400" in reason and "> limit 150" in reason for reason in slow["reasons"])
@@ -150,7 +139,7 @@ def test_predict_and_plain_functions_are_models_too(bench, digits_model):
 
 
 def test_reference_digits_model_meets_the_target_on_the_full_test_set(cache_root):
-    bench = TinyMLPerf(data_size="full", cache_root=cache_root, warmup_runs=0, clock=FakeClock([0, 1_000_000]))
+    bench = TinyMLPerf(data_size="full", cache_root=cache_root, warmup_runs=0, clock=FakeClock(steps=[0, 1_000_000]))
     result = bench.run_standard_benchmark(bench.reference_model("image_classification"), "image_classification",
                                           num_runs=64)
     assert result["accuracy"] >= TASKS["image_classification"].target and result["compliant"]
@@ -182,7 +171,7 @@ def test_compliance_report_writes_json_and_summary(bench, digits_model, tmp_path
     assert report["total_tasks"] == 4 and report["compliant_tasks"] == int(results["image_classification"]["compliant"])
     assert report["results"]["keyword_spotting"]["error"]
     assert sorted(p.name for p in path.parent.iterdir()) == ["report.json", "report_summary.md"]
-    usual = 0o666 & ~_umask()  # written atomically, yet with the mode any new file gets (not mkstemp's 0600)
+    usual = 0o666 & ~current_umask()  # written atomically, yet with the mode any new file gets (not mkstemp's 0600)
     assert all(p.stat().st_mode & 0o777 == usual for p in path.parent.iterdir())
     with pytest.raises(ValueError, match="at least one result"):
         bench.generate_compliance_report({}, output_path=tmp_path / "empty.json")
@@ -196,9 +185,3 @@ def test_benchmarks_describe_each_task_without_building_data(tmp_path):
     for entry in described.values():
         assert entry["provenance"] and entry["licence"] and entry["latency_limit_ms"] > 0
     assert not (tmp_path / "tinymlperf").exists() or not list((tmp_path / "tinymlperf").iterdir())
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

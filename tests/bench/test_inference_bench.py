@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinytorch.utils.testing import FakeClock
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -14,33 +16,25 @@ def load_bench():
     return module
 
 
-class FakeClock:
-    """Advances only when a fake block runs: each call of a candidate costs a fixed time."""
-
-    def __init__(self):
-        self.now = 0
-
-    def __call__(self):
-        return self.now
-
-    def block(self, cost, log=None, name=None):
-        def run(n):
-            self.now += n * cost
-            if log is not None:
-                log.append(name)
-        return run
+def block(clock, cost, log=None, name=None):
+    """A fake block of `n` calls: each call of a candidate advances the fake clock by `cost`."""
+    def run(n):
+        clock.advance(n * cost)
+        if log is not None:
+            log.append(name)
+    return run
 
 
 def test_calibrate_returns_smallest_power_of_two_reaching_the_block_time():
     bench, clock = load_bench(), FakeClock()
     # 3 units per call; a block must last >= 100 units: 32 calls (96) is short, 64 (192) is enough.
-    assert bench.calibrate(clock.block(3), 100, clock=clock) == 64
-    assert bench.calibrate(clock.block(500), 100, clock=clock) == 1
+    assert bench.calibrate(block(clock, 3), 100, clock=clock) == 64
+    assert bench.calibrate(block(clock, 500), 100, clock=clock) == 1
 
 
 def test_interleaved_records_per_call_times_and_rotates_the_order():
     bench, clock, log = load_bench(), FakeClock(), []
-    blocks = {"a": clock.block(10, log, "a"), "b": clock.block(30, log, "b"), "c": clock.block(20, log, "c")}
+    blocks = {"a": block(clock, 10, log, "a"), "b": block(clock, 30, log, "b"), "c": block(clock, 20, log, "c")}
     values = bench.interleaved(blocks, {"a": 4, "b": 2, "c": 1}, rounds=3, clock=clock)
     for name, per_call_ns in (("a", 10), ("b", 30), ("c", 20)):
         np.testing.assert_allclose(values[name], [per_call_ns * 1e-9] * 3)
