@@ -57,3 +57,19 @@ def test_the_lesson_runs_against_a_package_of_stubs(tmp_path):
                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"},
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
+
+
+def test_modules_depend_only_on_modules_before_them():
+    from tito.pipeline import declared_exports
+
+    modules = discover_modules(ROOT)
+    owner = {rel[:-3].replace("/", "."): module for module in modules for rel in declared_exports(module)}
+    for module in modules:
+        for source in module.sources:
+            for a, b in IMPORT.findall(source.read_text(encoding="utf-8")):
+                name = a or b
+                target = owner.get(name)
+                assert target is not None or name in ("tinytorch", "tinytorch.utils"), f"{source}: {name} is no room"
+                if target is not None:
+                    assert int(target.number) <= int(module.number), \
+                        f"{source.relative_to(ROOT)} imports {name} of the later module {target.key}"
