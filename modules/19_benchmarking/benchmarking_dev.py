@@ -83,8 +83,8 @@ from tinytorch.benchmarking.metrics import (
     METRIC_DIRECTIONS, METRIC_UNITS, METRICS, SUITE_METRICS, Metric, best_model, check_metric)
 from tinytorch.benchmarking.olympics import check_olympic_constraints, score_olympic_event
 from tinytorch.benchmarking.optimization import (
-    compare_ablation_orders, compare_optimization_techniques, optimize_benchmark_configuration, run_ablation,
-    summarize_optimizations)
+    compare_ablation_orders, compare_optimization_techniques, optimize_benchmark_configuration,
+    run_ablation, summarize_optimizations)
 from tinytorch.benchmarking.pareto import dominates, pareto_front
 from tinytorch.benchmarking.plots import frontier_staircase
 from tinytorch.benchmarking.report import DeploymentConstraints
@@ -93,8 +93,8 @@ from tinytorch.benchmarking.settings import DEFAULT_WATTS_PER_CORE, BenchmarkSet
 from tinytorch.benchmarking.significance import (
     compare_accuracy_counts, display_interval, intervals_overlap, ratio_of_means_interval)
 from tinytorch.benchmarking.statistics import (
-    BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval, t_confidence_interval,
-    tukey_outlier_count)
+    BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval,
+    t_confidence_interval, tukey_outlier_count)
 from tinytorch.benchmarking.suite import (
     BenchmarkSuite, plot_metric_panel, plot_pareto_panel, render_report, results_from_json)
 from tinytorch.benchmarking.system import (

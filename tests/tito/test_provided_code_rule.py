@@ -73,3 +73,12 @@ def test_modules_depend_only_on_modules_before_them():
                 if target is not None:
                     assert int(target.number) <= int(module.number), \
                         f"{source.relative_to(ROOT)} imports {name} of the later module {target.key}"
+
+
+def test_generated_code_imports_the_package_relatively():
+    """nbdev makes `from tinytorch.x import y` relative; it misses a multi-line import whose last line is
+    shorter than its `from` part (nbdev 2.4.14 slices the first line at the last line's end column)."""
+    absolute = [f"{path.relative_to(ROOT)}:{number}" for path in sorted((ROOT / "tinytorch").rglob("*.py"))
+                for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+                if line.startswith("from tinytorch")]
+    assert not absolute, f"write these imports so that their last line is longer: {absolute}"

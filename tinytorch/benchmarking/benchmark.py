@@ -14,9 +14,9 @@ from .measurement import (
 from .metrics import (
     METRIC_DIRECTIONS, METRIC_UNITS, METRICS, SUITE_METRICS, Metric, best_model, check_metric)
 from .olympics import check_olympic_constraints, score_olympic_event
-from tinytorch.benchmarking.optimization import (
-    compare_ablation_orders, compare_optimization_techniques, optimize_benchmark_configuration, run_ablation,
-    summarize_optimizations)
+from .optimization import (
+    compare_ablation_orders, compare_optimization_techniques, optimize_benchmark_configuration,
+    run_ablation, summarize_optimizations)
 from .pareto import dominates, pareto_front
 from .plots import frontier_staircase
 from .report import DeploymentConstraints
@@ -24,9 +24,9 @@ from .results_file import RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, results_to_jso
 from .settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
 from .significance import (
     compare_accuracy_counts, display_interval, intervals_overlap, ratio_of_means_interval)
-from tinytorch.benchmarking.statistics import (
-    BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval, t_confidence_interval,
-    tukey_outlier_count)
+from .statistics import (
+    BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval,
+    t_confidence_interval, tukey_outlier_count)
 from .suite import (
     BenchmarkSuite, plot_metric_panel, plot_pareto_panel, render_report, results_from_json)
 from .system import (
