@@ -963,8 +963,8 @@ test_unit_accuracy_from_outputs()
 # `compare_accuracy_counts` (provided, in `significance`) uses Fisher's exact test on correct/wrong counts.
 #
 # **Exercise (Task 19.6):** `compare_samples(baseline, candidate, lower_is_better, alpha, words)`. The
-# ratio and its interval are given (`ratio_of_means_interval`, provided in `significance`). Complete the rest and return the dict with
-# `p_value` and `verdict` added:
+# ratio and its interval are given (`ratio_of_means_interval`, in `significance`). Add `p_value` and
+# `verdict` to the dict:
 #
 # 1. With fewer than two values on either side nothing can be tested: `p_value` is NaN and the verdict
 #    is `"too few values to test"`.
