@@ -65,8 +65,9 @@ def collect_system_info(clock: Callable[[], int] = time.perf_counter_ns) -> dict
     }
 
 # %% modules/19_benchmarking/system.py #cell-4
-_SPIN = ("import os, time\n"
+_SPIN = ("import os, sys, time\n"
          "parent, deadline = os.getppid(), time.monotonic() + {seconds}\n"
+         "sys.stdout.write('spinning'); sys.stdout.flush()\n"
          "while os.getppid() == parent and time.monotonic() < deadline:\n"
          "    pass\n")
 
@@ -75,19 +76,22 @@ _SPIN = ("import os, time\n"
 def busy_machine(processes: int | None = None, max_seconds: float = 60.0):
     """Keep `processes` cores busy (default: one per core) while the `with` block runs.
 
-    Yields the number of busy processes started. Raises `OSError` if processes cannot be started
-    (some sandboxes refuse them).
+    The block starts once every helper is spinning. Yields the number of busy processes. Raises
+    `OSError` if processes cannot be started (some sandboxes refuse them).
     """
     count = (os.cpu_count() or 1) if processes is None else int(processes)
     spinners = []
     try:
         for _ in range(count):
             spinners.append(subprocess.Popen([sys.executable, "-c", _SPIN.format(seconds=float(max_seconds))],
-                                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                              stderr=subprocess.DEVNULL))
+        for spinner in spinners:
+            spinner.stdout.read(len("spinning"))  # it is spinning (or gone: then the read ends at once)
         yield count
     finally:
         for spinner in spinners:
             spinner.kill()
         for spinner in spinners:
             spinner.wait()
+            spinner.stdout.close()
