@@ -125,14 +125,14 @@ class GradingExecute(Execute):
                 await self._kernel_info()
                 if position:
                     await self._replay([i for i in code_cells[:position] if i not in broken], deadline)
-                while position < len(code_cells) and monotonic() < deadline:
+                while position < len(code_cells) and deadline - monotonic() > 0.1:
                     index = code_cells[position]
                     position += 1
                     if await self._run_cell(index, deadline) == "broken":
                         broken.add(index)
                         self.report.restarts += 1
                         break
-            if monotonic() >= deadline:
+            if deadline - monotonic() <= 0.1:
                 self.report.flag(f"notebook time limit: stopped after {self.notebook_timeout} s")
                 self._give_up(code_cells[position:], f"the notebook's time limit ({self.notebook_timeout} s) "
                                                      "was reached before this cell ran")
@@ -157,7 +157,8 @@ class GradingExecute(Execute):
         """Run one cell; `broken` if its kernel is unusable afterwards (did not stop, or died)."""
         cell = self.nb.cells[index]
         label = cell_label(cell, index)
-        self._current_timeout = max(1, int(min(self.timeout, deadline - monotonic())))
+        remaining = deadline - monotonic()
+        self._current_timeout = max(0.1, min(self.timeout, remaining))
         self._timed_out = False
         try:
             await self.async_execute_cell(cell, index, execution_count=self.code_cells_executed + 1)
@@ -165,11 +166,11 @@ class GradingExecute(Execute):
             if not self.allow_errors:
                 raise
             if not replay:
-                self.report.flag(f"{label}: still running {self._current_timeout} s after its start and did not "
+                self.report.flag(f"{label}: still running {self._current_timeout:g} s after its start and did not "
                                  "stop when interrupted; its kernel was replaced")
                 cell.outputs.append(NotebookNode(
                     output_type="error", ename="CellTimeoutError",
-                    evalue=f"the cell ran longer than {self._current_timeout} s and did not stop when interrupted",
+                    evalue=f"the cell ran longer than {self._current_timeout:g} s and did not stop when interrupted",
                     traceback=["CellTimeoutError: the cell did not stop when interrupted"]))
             return "broken"
         except DeadKernelError:
@@ -182,7 +183,10 @@ class GradingExecute(Execute):
                                                  traceback=["DeadKernelError: the kernel died while this cell ran"]))
             return "broken"
         if self._timed_out and not replay:
-            self.report.flag(f"{label}: interrupted after {self._current_timeout} s")
+            if self._current_timeout < self.timeout:
+                self.report.flag(f"{label}: interrupted at the notebook's time limit")
+            else:
+                self.report.flag(f"{label}: interrupted after {self.timeout} s")
         return "ok"
 
     async def _replay(self, indexes, deadline: float) -> None:
@@ -205,6 +209,8 @@ class GradingExecute(Execute):
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self._timed_out = True
+        self.error_on_timeout = {"ename": "CellTimeoutError", "evalue": f"the cell ran longer than {timeout:.3g} s "
+                                 "and was interrupted", "traceback": [f"CellTimeoutError: interrupted after {timeout:.3g} s"]}
         return await super()._async_handle_timeout(timeout, cell)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 
 def is_graded_or_solution(metadata) -> bool:
@@ -40,6 +41,8 @@ class MarkPendingGrades(Preprocessor):
     The template (`feedback_templates/feedback/page.html.j2`) then shows "pending manual grading" where
     nbgrader would show a score of 0.
     """
+
+    enabled = Bool(True)  # nbconvert runs a preprocessor only when it is enabled
 
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook

@@ -72,8 +72,8 @@ def imported_names(trees) -> set[str]:
     return names
 
 
-def top_level_names(tree: ast.Module) -> set[str]:
-    """Names a cell binds at the top level (defs, classes, assignments, imports)."""
+def top_level_names(tree: ast.Module, imports: bool = True) -> set[str]:
+    """Names a cell binds at the top level (defs, classes, assignments, and imports unless not `imports`)."""
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -81,15 +81,23 @@ def top_level_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
                 names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        elif imports and isinstance(node, (ast.Import, ast.ImportFrom)):
             names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
     return names
 
 
-def findings(tree: ast.Module, modules: set[str], instructor_names: set[str]) -> set[str]:
-    """What in this cell could tamper with tests (see the module docstring), as short phrases."""
+def findings(tree: ast.Module, modules: set[str], instructor_names: set[str], graded: str | None = None) -> set[str]:
+    """What in this cell could tamper with tests (see the module docstring), as short phrases.
+
+    `graded` is the package module the notebook exports (e.g. `tinytorch.benchmarking.benchmark`).
+    """
     found = set()
     for node in ast.walk(tree):
+        imported = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+        for name in imported:
+            if graded and (name == graded or name.startswith(graded + ".")):
+                found.add(f"imports {name} (the graded module: in the grader it holds only the release stubs)")
         if isinstance(node, ast.Import):
             for alias in node.names:
                 root = alias.name.split(".")[0]
@@ -121,7 +129,8 @@ def findings(tree: ast.Module, modules: set[str], instructor_names: set[str]) ->
     for name in top_level_names(tree):
         if name in BUILTINS:
             found.add(f"rebinds the builtin {name}")
-        elif name in instructor_names:
+    for name in top_level_names(tree, imports=False):  # importing the same module again changes nothing
+        if name in instructor_names:
             found.add(f"redefines {name} (defined by the instructor's cells)")
     return found
 
@@ -136,6 +145,10 @@ def scan_notebook(submitted, released) -> list[str]:
         if cell.cell_type == "code" and not cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
             tree = parse(cell.source)
             instructor_names |= top_level_names(tree) if tree else set()
+    from .student import default_exp_of
+
+    exported = default_exp_of(released.cells)
+    graded = f"tinytorch.{exported}" if exported else None
     trees = [t for t in (parse(c.source) for c in submitted.cells if c.cell_type == "code") if t]
     modules = imported_names(trees) | {"sys", "os", "builtins"}
     flags = []
@@ -158,8 +171,8 @@ def scan_notebook(submitted, released) -> list[str]:
             original_tree = parse(original.source)
             if original_tree is not None:
                 own_names = top_level_names(original_tree)
-                before = findings(original_tree, modules, instructor_names - own_names)
-        found = sorted(findings(tree, modules, instructor_names - own_names) - before)
+                before = findings(original_tree, modules, instructor_names - own_names, graded)
+        found = sorted(findings(tree, modules, instructor_names - own_names, graded) - before)
         if found:
             label = grade_id or f"added cell {index + 1}"
             flags.append(f"scan {label}: {'; '.join(found)}")
