@@ -8,6 +8,7 @@ this module and the later ones are release stubs.
 """
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -31,11 +32,44 @@ def generate_assignment(module: Module, course_root: Path, settings: CourseSetti
     result = nbgrader_api(course_root, settings).generate_assignment(aid, force=True)
     released = Path(course_root) / "release" / aid / notebook_name(module)
     if not result.get("success") or not released.is_file():
-        detail = (result.get("error") or result.get("log") or "no details").strip()[-3000:]
-        raise TitoError(f"{module.key}: nbgrader could not generate the student release:\n{detail}\n"
-                        "fix: check the nbgrader metadata of the module's cells (`tito module export "
-                        f"{module.number}` lints them)", 1)
+        raise TitoError(release_failure_message(module, result), 1)
     return released
+
+
+_EXCEPTION = re.compile(r"^\s*((?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception)\b(?::.*)?)$")
+_WRAPPERS = ("NbGraderException", "There was an error processing", "Please see the", "Traceback (most recent")
+
+
+def nbgrader_cause(result: dict) -> tuple[str, list[str]]:
+    """nbgrader's real reason for a failed run, from its log: (the exception, nbgrader's own words).
+
+    nbgrader's `error` is only its wrapper ("NbGraderException: Please see the above traceback"); the
+    exception that stopped it and nbgrader's description of the problem are in the log.
+    """
+    text = "\n".join(filter(None, [result.get("log"), result.get("error")]))
+    exceptions, in_traceback = [], False
+    for line in text.splitlines():  # the line that ends each traceback (cell dumps in the log are not)
+        if "Traceback (most recent call last)" in line:
+            in_traceback = True
+        elif in_traceback and (match := _EXCEPTION.match(line)):
+            in_traceback = False
+            if not any(wrapper in line for wrapper in _WRAPPERS):
+                exceptions.append(match.group(1).strip())
+    said = []
+    for line in text.splitlines():
+        if line.startswith("[ERROR]") and not any(w in line for w in _WRAPPERS):
+            said.append(line.removeprefix("[ERROR]").strip().split(" Cell contents are:")[0])
+    return (exceptions[0] if exceptions else "no exception in nbgrader's log"), said
+
+
+def release_failure_message(module: Module, result: dict) -> str:
+    cause, said = nbgrader_cause(result)
+    lines = [f"{module.key}: nbgrader could not generate the student release: {cause}"]
+    lines += [f"  nbgrader: {text}" for text in dict.fromkeys(said)]
+    lines.append(f"fix: correct modules/{module.key}/{module.source.name} where nbgrader says; the lint "
+                 f"(`tito module lint {module.number}`) passed, so it does not know this mistake yet: "
+                 "please report it with this message")
+    return "\n".join(lines)
 
 
 def describe_release(notebook) -> dict:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .pipeline import (apply_export, exported_module_names, import_check, notebook_text, plan_export,
-                       read_module_notebook, stale_generated_files)
+from .pipeline import (apply_export, declared_exports, exported_module_names, import_check, lint_or_raise,
+                       notebook_text, plan_export, read_module_notebook, stale_generated_files)
 from .progress import record_completion
 from .project import Module, TitoError, discover_modules
 from .runner import run_inline_tests, run_module_pytest
@@ -35,7 +35,7 @@ def test_module(module: Module) -> dict:
 
 
 def complete_module(module: Module, on_step=lambda name, detail: None, notebook_path: Path | None = None) -> dict:
-    """test (inline) -> export -> import check -> pytest -> progress. Stops at the first failure.
+    """lint -> test (inline) -> export -> import check -> pytest -> progress. Stops at the first failure.
 
     With `notebook_path` (a student's notebook of the module), that notebook is run in a kernel
     instead of the source, and its exported cells are what goes into `tinytorch/`.
@@ -55,6 +55,11 @@ def complete_module(module: Module, on_step=lambda name, detail: None, notebook_
         inline = run_notebook(notebook_path, module.root)
         name = "notebook run"
     else:
+        # The source is linted first: a mistake that would break export or release stops here, before any run.
+        problem = _lint_problem(module)
+        if not step("lint", problem is None, problem or "clean"):
+            report["error"] = problem
+            return report
         inline = run_inline_tests(module)
         name = "inline tests"
     if not step(name, inline.passed, inline.summary()):
@@ -81,12 +86,21 @@ def complete_module(module: Module, on_step=lambda name, detail: None, notebook_
     return report
 
 
+def _lint_problem(module: Module) -> str | None:
+    try:
+        lint_or_raise(module)
+    except TitoError as error:
+        return str(error)
+    return None
+
+
 def check_export(root: Path) -> dict:
     """What regenerating every module would change, without writing anything."""
     changed: list[str] = []
     planned: set[str] = set()
     problems: list[str] = []
     for module in discover_modules(root):
+        planned |= declared_exports(module)
         try:
             plan = plan_export(module)
         except TitoError as error:

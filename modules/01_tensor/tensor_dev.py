@@ -34,7 +34,7 @@ import numpy as np
 # %% [markdown]
 # ## The Tensor class
 #
-# Arithmetic is delegated to NumPy, so broadcasting follows NumPy's rules. Your task is `matmul`,
+# Arithmetic is delegated to NumPy, so broadcasting follows NumPy's rules. Your task (Task 01.1) is `matmul`,
 # the operation a `Linear` layer spends its time in: check that the inner dimensions agree and raise a
 # `ValueError` that names both shapes when they do not, then multiply.
 #
@@ -185,7 +185,7 @@ class Tensor:
 #
 # The tests below check creation, dtype preservation, `nbytes` and `matmul`, including the error.
 
-# %% nbgrader={"grade": true, "grade_id": "tensor-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "tensor-class-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
 def test_unit_tensor_creation():
     t = Tensor([[1.0, 2.0], [3.0, 4.0]])
     assert t.shape == (2, 2) and t.dtype == np.float32

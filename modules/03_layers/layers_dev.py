@@ -86,7 +86,7 @@ class Layer:
 #
 # The weights start from a seeded He initialisation (`std = sqrt(2 / in_features)`), drawn from a
 # `np.random.default_rng(seed)` so that two runs build the same layer and no global random state is
-# touched. Your task: the forward pass, with a clear error when the input's last dimension is not
+# touched. Your task (Task 03.1): the forward pass, with a clear error when the input's last dimension is not
 # `in_features`, or when the input holds integers (cast them to float first).
 
 # %% nbgrader={"grade": false, "grade_id": "layers-linear", "locked": false, "schema_version": 3, "solution": true}
@@ -226,7 +226,7 @@ class Sequential(Layer):
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential({inner})"
 
-# %% nbgrader={"grade": true, "grade_id": "layers-sequential-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "layers-sequential-tests", "locked": true, "schema_version": 3, "solution": false}
 def test_unit_sequential():
     model = Sequential(Flatten(), Linear(4, 3, seed=0), ReLU(), Linear(3, 2, seed=1), Softmax())
     x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 2, 2)

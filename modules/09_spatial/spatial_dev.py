@@ -125,7 +125,7 @@ def im2col(x: np.ndarray, kernel_size: int, stride: int = 1, padding: int = 0) -
 # %% [markdown]
 # ## Conv2d
 #
-# Your task: the forward pass. The argument checks and the channels-last batch are done for you
+# Your task (Task 09.1): the forward pass. The argument checks and the channels-last batch are done for you
 # (`data` is `(N, H, W, in_channels)`); compute the output size, build the columns with `im2col`,
 # multiply by the weight as a matrix, add the bias, and reshape to `(N, H', W', out_channels)`.
 
@@ -313,7 +313,7 @@ class GlobalMaxPool2d(Layer):
         out = batch.max(axis=(1, 2))
         return out[0] if added else out
 
-# %% nbgrader={"grade": true, "grade_id": "spatial-pooling-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "spatial-pooling-tests", "locked": true, "schema_version": 3, "solution": false}
 def test_unit_pooling():
     x = np.arange(2 * 4 * 5 * 3, dtype=np.float32).reshape(2, 4, 5, 3)
     pooled = MaxPool2d(2)(x).data

@@ -101,7 +101,7 @@ def _check_count(name: str, value, low: int) -> int:
 # %% [markdown]
 # ## Counting FLOPs of one layer
 #
-# Your task: `layer_flops(layer, sample_shape)`, the FLOPs of one layer for **one sample** whose
+# Your task (Task 14.1): `layer_flops(layer, sample_shape)`, the FLOPs of one layer for **one sample** whose
 # shape (without the batch axis) is `sample_shape`. A sample may have several rows (e.g. `(T, in)`);
 # a `Linear` is applied to each row, so multiply by `rows = prod(sample_shape[:-1])` (1 for a vector).
 #
@@ -162,7 +162,7 @@ test_unit_layer_flops()
 # temporary still counts, which an RSS delta would miss). Tracing slows Python down, so memory is
 # measured in its own pass, never while timing.
 #
-# Your task: `traced_peak_bytes(fn)` runs `fn()` once and returns the peak number of bytes allocated
+# Your task (Task 14.2): `traced_peak_bytes(fn)` runs `fn()` once and returns the peak number of bytes allocated
 # *during* the call, above what was allocated before it. If tracing was already on (someone else is
 # profiling), keep it on and subtract the memory already traced; if it was off, start it and stop it
 # again afterwards, also when `fn` raises.
@@ -213,7 +213,7 @@ test_unit_traced_peak_bytes()
 # pay for caches and lazy set-up. Each call is timed on its own, so for calls of a few microseconds the
 # clock's own cost (about 44 ns here) is part of each sample; Module 19 times blocks of calls instead.
 #
-# Your task: `time_calls(fn, warmup, iterations, clock)` returns the per-call times in milliseconds.
+# Your task (Task 14.3): `time_calls(fn, warmup, iterations, clock)` returns the per-call times in milliseconds.
 # A clock that goes backwards is broken: raise a `RuntimeError` rather than record a negative time.
 
 # %% nbgrader={"grade": false, "grade_id": "profiling-time-calls", "locked": false, "schema_version": 3, "solution": true}
@@ -369,7 +369,7 @@ class Profiler:
         """Every timed call's wall time in milliseconds, for statistics beyond the median."""
         return time_calls(lambda: _call_model(model, x), warmup, iterations, clock)
 
-# %% nbgrader={"grade": true, "grade_id": "profiling-profiler-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "profiling-profiler-tests", "locked": true, "schema_version": 3, "solution": false}
 def test_unit_profiler():
     from tinytorch.core.layers import Flatten, ReLU, Softmax
     model = Sequential(Flatten(), Linear(64, 32), ReLU(), Linear(32, 10), Softmax())

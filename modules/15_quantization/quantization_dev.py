@@ -68,7 +68,7 @@ def _as_array(x) -> np.ndarray:
 # %% [markdown]
 # ## Computing scales and codes
 #
-# Your task: `symmetric_quantize(weight, per_channel)` returns `(codes, scale)`.
+# Your task (Task 15.1): `symmetric_quantize(weight, per_channel)` returns `(codes, scale)`.
 #
 # 1. The largest magnitude: per column (`axis=0`) when `per_channel`, else over the whole matrix.
 # 2. `scale = max_abs / 127` as `float32`.
@@ -133,7 +133,7 @@ test_unit_symmetric_quantize()
 # float32 `bias`. `parameters()` returns exactly those arrays, so any memory accounting that sums
 # `nbytes` (the Profiler of Module 14, the benchmarks of Module 19) sees the int8 storage.
 #
-# Your task: `forward`. Validate the input as `Linear` does (last dimension `in_features`, a float
+# Your task (Task 15.2): `forward`. Validate the input as `Linear` does (last dimension `in_features`, a float
 # dtype), then compute `(x @ weight_q.astype(float32)) * scale + bias`.
 
 # %% nbgrader={"grade": false, "grade_id": "quantization-linear", "locked": false, "schema_version": 3, "solution": true}
@@ -397,7 +397,7 @@ def quantize_model(model: Layer, bits: int = 8, per_channel: bool = True) -> Lay
         quantized.name = f"{quantized.name}_int8"
     return quantized
 
-# %% nbgrader={"grade": true, "grade_id": "quantization-model-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "quantization-model-tests", "locked": true, "schema_version": 3, "solution": false}
 def test_unit_quantize_model():
     from tinytorch.core.layers import ReLU
     model = Sequential(Linear(8, 6, seed=0), ReLU(), Linear(6, 3, seed=1))

@@ -110,7 +110,7 @@ def _check_sparsity(sparsity) -> float:
 # %% [markdown]
 # ## Choosing the weights to remove
 #
-# Your task: `smallest_magnitude_mask(magnitudes, sparsity)` returns a boolean mask, `True` where a
+# Your task (Task 16.1): `smallest_magnitude_mask(magnitudes, sparsity)` returns a boolean mask, `True` where a
 # weight is removed. Remove exactly `floor(sparsity * n)` of the `n` entries, the smallest ones.
 #
 # Do not compare against a threshold value: with ties (for example weights that are already zero)
@@ -201,7 +201,7 @@ def magnitude_prune(model: Layer, sparsity: float = 0.5, scope: str = "global") 
     return _renamed(pruned, f"pruned{round(100 * sparsity)}")
 
 
-# %% nbgrader={"grade": true, "grade_id": "compression-prune-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "compression-prune-tests", "locked": true, "schema_version": 3, "solution": false}
 def test_unit_magnitude_prune():
     model = Sequential(Linear(16, 8, seed=0), ReLU(), Linear(8, 4, seed=1))
     before = model.layers[0].weight.data.copy()
@@ -390,7 +390,7 @@ def csr_break_even_sparsity(in_features: int, out_features: int, value_bytes: in
     max_nnz = (dense - (in_features + 1) * index_bytes) / (value_bytes + index_bytes)
     return 1.0 - max_nnz / (in_features * out_features)
 
-# %% nbgrader={"grade": true, "grade_id": "compression-sparse-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "compression-sparse-tests", "locked": true, "schema_version": 3, "solution": false}
 def test_unit_sparse_linear():
     model = Sequential(Linear(64, 32, seed=0), ReLU(), Linear(32, 10, seed=1))
     x = np.random.default_rng(0).random((5, 64), dtype=np.float32)
@@ -420,7 +420,7 @@ test_unit_sparse_linear()
 # logits is `(softmax(logits) - onehot(y)) / batch`; backpropagation then uses, per layer,
 # `dW = a^T g`, `db = sum(g)`, `g <- g W^T` (Linear), `g <- g * (a > 0)` (ReLU), and a reshape (Flatten).
 #
-# Your task: `_sgd_step`, one forward and backward pass on a batch and the masked update.
+# Your task (Task 16.2): `_sgd_step`, one forward and backward pass on a batch and the masked update.
 
 # %% nbgrader={"grade": false, "grade_id": "compression-sgd-step", "locked": false, "schema_version": 3, "solution": true}
 #| export
@@ -473,8 +473,7 @@ def _sgd_step(layers: list[Layer], masks: list[np.ndarray], x: np.ndarray, y: np
     return loss
     ### END SOLUTION
 
-# %% nbgrader={"grade": false, "grade_id": "compression-fine-tune", "locked": false, "schema_version": 3, "solution": false}
-#| export
+
 def _trainable_layers(model: Layer) -> list[Layer]:
     if not isinstance(model, Sequential):
         raise TypeError(f"fine_tune needs a Sequential model, got {type(model).__name__}")
@@ -536,7 +535,7 @@ def fine_tune(model: Layer, x, y, *, epochs: int = 20, lr: float = 0.05, batch_s
             _sgd_step(layers, masks, x[batch], y[batch], float(lr))
     return _renamed(tuned, "ft")
 
-# %% nbgrader={"grade": true, "grade_id": "compression-fine-tune-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "compression-sgd-step-tests", "locked": true, "points": 5, "schema_version": 3, "solution": false}
 def test_unit_fine_tune():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((120, 6)).astype(np.float32)

@@ -359,7 +359,7 @@ def save_model(model: Layer, path: str | Path, metadata: dict | None = None) -> 
 # array it needs for presence, shape and dtype. A file that fails a check is reported with the file,
 # the layer's path and type, what was wrong, and the fix.
 #
-# Your task: `_check_array`, which compares one loaded array with its `_ArraySpec`. Raise a
+# Your task (Task 17.1): `_check_array`, which compares one loaded array with its `_ArraySpec`. Raise a
 # `ValueError` through the `fail(problem)` helper it receives (which adds the file, layer and fix)
 # when the array is missing, when its shape differs (name both shapes), when its dtype kind is not
 # allowed, or when an exact dtype is required and differs.

@@ -50,18 +50,16 @@
 #| export
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import io
 import json
 import math
 import os
 import platform
-import shutil
-import subprocess
 import tempfile
 import time
 import warnings
-import wave
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -315,7 +313,10 @@ def make_image_classification(size: str = "full", seed: int = DATA_SEED, cache_r
 # Speech Commands (Warden 2018, CC BY 4.0) is 105,000 one-second clips of people saying 35 words;
 # MLPerf Tiny keeps ten keywords (`yes no up down left right on off stop go`) plus `unknown` (any
 # other word) and `silence`. We cannot download it, so we *speak* the words with the speech
-# synthesizer espeak-ng (Debian package `espeak-ng`, GPL-3.0; the generated audio is ours to use).
+# synthesizer espeak-ng (GPL-3.0; the generated audio is ours to use). Its library and voice data come
+# from the pip package `espeakng-loader` (espeak-ng 1.52), pinned so that the data is the same on every
+# machine; each word is spoken in a short-lived child process, because espeak-ng carries state from one
+# utterance to the next.
 #
 # - A "speaker" is an espeak-ng voice variant (timbre, e.g. `m3`, `f2`, `klatt`) with an English
 #   accent (`en-us`, `en-gb-scotland`, ...). Variants are split disjointly: no test voice is heard in
@@ -332,12 +333,15 @@ def make_image_classification(size: str = "full", seed: int = DATA_SEED, cache_r
 # It is synthetic speech: far cleaner and less varied than people, so accuracies here say nothing
 # about Speech Commands. It exercises the same pipeline with real labels.
 #
-# **Target: 80% top-1** (MLPerf Tiny's is 90% on Speech Commands). Voices the model never heard make
-# this stand-in harder for a small MLP than its cleanliness suggests: our reference MLP reaches about
-# 82% on the 192 test clips (a 95% interval is about +-5 points). Following MLPerf's rule of a target
-# a little below the reference, 80%.
+# **Target: 75% top-1** (MLPerf Tiny's is 90% on Speech Commands). Voices the model never heard make
+# this stand-in harder for a small MLP than its cleanliness suggests: our reference MLP reaches 0.78
+# on the 192 test clips (the shipped training seed; six training seeds give 0.755 to 0.792, mean
+# 0.780), and a 95% interval on 192 clips is about +-6 points. Following MLPerf's rule of a target
+# a little below the reference, 75%. (The data was voiced by espeak-ng 1.51 until it came from the
+# pip wheel's 1.52, whose voices sound different: the reference then scored 0.82 and the target was
+# 80%.)
 #
-# **Your task (18.1):** write `mfcc`. The mel filterbank is given. Frame the signal, apply the window,
+# **Your task (Task 18.1):** write `mfcc`. The mel filterbank is given. Frame the signal, apply the window,
 # take the power spectrum `|rfft|^2 / n_fft`, apply the filterbank, take `log(energies + 1e-6)`,
 # then `scipy.fft.dct(..., type=2, norm="ortho")` along the filter axis and keep `n_coefficients`.
 
@@ -438,24 +442,97 @@ KWS_TEST_VARIANTS = ("m7", "f4", "klatt3", "john", "belinda")
 KWS_SAMPLE_RATE = 16000
 _KWS_SIZES = {"full": (32, 8), "small": (6, 3)}  # (train speakers, test speakers)
 _KWS_COPIES = 2  # examples of each class per speaker
+_KWS_VOICES_VERSION = 2  # 1: the espeak-ng 1.51 program; 2: espeak-ng 1.52 from espeakng-loader, a process per word
+
+
+# espeak-ng's C interface, loaded from the espeakng-loader wheel (libespeak-ng and its voice data).
+_ESPEAK_SYNCHRONOUS = 2  # espeak_AUDIO_OUTPUT: hand samples to our callback, return when done
+_ESPEAK_RATE, _ESPEAK_PITCH = 1, 3  # espeak_PARAMETER
+_ESPEAK_END_PAUSE = 0x1000  # the pause the espeak-ng program adds after the text (trimmed later)
+_ESPEAK_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+class _EspeakVoice(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("languages", ctypes.c_char_p), ("identifier", ctypes.c_char_p),
+                ("gender", ctypes.c_ubyte), ("age", ctypes.c_ubyte), ("variant", ctypes.c_ubyte),
+                ("xx1", ctypes.c_ubyte), ("score", ctypes.c_int), ("spare", ctypes.c_void_p)]
+
+
+def _espeak_files() -> tuple[str, str]:
+    """The paths of libespeak-ng and of its voice data, from the pip package espeakng-loader."""
+    try:
+        import espeakng_loader
+    except ImportError as error:
+        raise RuntimeError("the keyword-spotting data is spoken by espeak-ng, which the pip package "
+                           "espeakng-loader ships; install it: pip install espeakng-loader "
+                           "(`make install` does)") from error
+    return espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
+
+
+def _speak_here(word: str, voice: str, pitch: int, speed: int, library: str, data: str) -> tuple[int, bytes]:
+    """Speak `word` with a freshly initialised espeak-ng in this process: (sample rate, 16-bit samples)."""
+    lib = ctypes.CDLL(library)
+    rate = lib.espeak_Initialize(_ESPEAK_SYNCHRONOUS, 0, data.encode(), 0)
+    if rate <= 0:
+        raise RuntimeError(f"espeak-ng could not start with the voice data in {data} (code {rate})")
+    # espeak-ng 1.52 draws from a generator seeded differently in every process (one voice in ten
+    # came out different on each run); a fixed seed makes a word's samples the same on every run.
+    lib.espeak_ng_SetRandSeed(1)
+    chunks = []
+
+    def collect(samples, count, events):
+        if count > 0:
+            chunks.append(ctypes.string_at(samples, count * 2))
+        return 0
+
+    callback = _ESPEAK_CALLBACK(collect)  # kept referenced until synthesis ends
+    lib.espeak_SetSynthCallback(callback)
+    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        # As the espeak-ng program does: a name that is not a voice is tried as a language ("en-gb+m3").
+        if lib.espeak_SetVoiceByProperties(ctypes.byref(_EspeakVoice(languages=voice.encode()))) != 0:
+            raise RuntimeError(f"espeak-ng has no voice {voice!r}")
+    lib.espeak_SetParameter(_ESPEAK_RATE, speed, 0)
+    lib.espeak_SetParameter(_ESPEAK_PITCH, pitch, 0)
+    text = word.encode()
+    status = lib.espeak_Synth(text, len(text) + 1, 0, 0, 0, _ESPEAK_END_PAUSE, None, None)
+    if status != 0 or not chunks:
+        raise RuntimeError(f"espeak-ng could not speak {word!r} with voice {voice!r} (code {status})")
+    return rate, b"".join(chunks)
 
 
 def _espeak(word: str, voice: str, pitch: int, speed: int) -> tuple[np.ndarray, int]:
-    """Speak `word` with espeak-ng; returns float samples in [-1, 1] and the sample rate."""
-    executable = shutil.which("espeak-ng")
-    if executable is None:
-        raise RuntimeError("espeak-ng is not installed; the keyword-spotting data is spoken by it. "
-                           "Install the Debian package: apt-get install -y espeak-ng")
-    command = [executable, "-v", voice, "-p", str(pitch), "-s", str(speed), "--stdout", word]
-    completed = subprocess.run(command, capture_output=True, check=False, timeout=60)
-    if completed.returncode != 0 or len(completed.stdout) < 100:
-        raise RuntimeError(f"espeak-ng failed for {command}: exit {completed.returncode}, "
-                           f"{completed.stderr.decode(errors='replace').strip()}")
-    with wave.open(io.BytesIO(completed.stdout)) as reader:
-        rate = reader.getframerate()
-        # espeak-ng streams to stdout with an unknown length in the header: read to the end.
-        frames = reader.readframes(2**31 - 1)
-    return np.frombuffer(frames, dtype="<i2").astype(np.float64) / 32768.0, rate
+    """Speak `word` with espeak-ng; returns float samples in [-1, 1] and the sample rate.
+
+    Each utterance is spoken in a child process of its own. espeak-ng keeps state from one utterance
+    to the next inside a process (the same word comes out a few samples longer or shorter depending on
+    what was said before, even after espeak_Terminate), so only a fresh process gives samples that do
+    not depend on the order of the utterances.
+    """
+    library, data = _espeak_files()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: speak, send "rate|samples" or "!error" through the pipe, exit
+        status = 1
+        try:
+            os.close(read_end)
+            try:
+                rate, samples = _speak_here(word, voice, pitch, speed, library, data)
+                message, status = b"%d|" % rate + samples, 0
+            except Exception as error:  # noqa: BLE001 - reported to the parent, which raises it
+                message = b"!" + str(error).encode(errors="replace")
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(message)
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        message = pipe.read()
+    _, wait_status = os.waitpid(pid, 0)
+    if message.startswith(b"!") or os.waitstatus_to_exitcode(wait_status) != 0 or b"|" not in message:
+        detail = message[1:].decode(errors="replace") or f"exit status {os.waitstatus_to_exitcode(wait_status)}"
+        raise RuntimeError(f"espeak-ng failed for {word!r} with voice {voice!r}: {detail}")
+    rate, samples = message.split(b"|", 1)
+    return np.frombuffer(samples, dtype=np.int16).astype(np.float64) / 32768.0, int(rate)
 
 
 def _background_noise(rng: np.random.Generator, length: int) -> np.ndarray:
@@ -529,11 +606,15 @@ def _kws_examples(rng: np.random.Generator, speakers: list[tuple[str, str]]) -> 
 
 
 def _espeak_version() -> str:
-    executable = shutil.which("espeak-ng")
-    if executable is None:
-        return "not installed"
-    completed = subprocess.run([executable, "--version"], capture_output=True, text=True, check=False, timeout=30)
-    return completed.stdout.strip()
+    """The espeak-ng release that voices the data, e.g. `espeak-ng 1.52.0 (espeakng-loader 0.2.4)`."""
+    from importlib import metadata
+
+    library, _ = _espeak_files()
+    # espeak_Info only returns a constant: loading the library here leaves it uninitialised, so the
+    # children that speak still start afresh.
+    info = ctypes.CDLL(library).espeak_Info
+    info.restype = ctypes.c_char_p
+    return f"espeak-ng {info(None).decode()} (espeakng-loader {metadata.version('espeakng-loader')})"
 
 
 def make_keyword_spotting(size: str = "full", seed: int = DATA_SEED, cache_root: str | Path | None = None) -> TaskData:
@@ -545,7 +626,7 @@ def make_keyword_spotting(size: str = "full", seed: int = DATA_SEED, cache_root:
         cache_root: see `cache_dir`.
 
     Raises:
-        RuntimeError: if espeak-ng is not installed (names the apt package).
+        RuntimeError: if espeakng-loader is not installed (names the pip package).
     """
     _check_size(size)
     train_count, test_count = _KWS_SIZES[size]
@@ -566,11 +647,12 @@ def make_keyword_spotting(size: str = "full", seed: int = DATA_SEED, cache_root:
                              + "; test voices " + ", ".join(KWS_TEST_VARIANTS),
                     "train_speakers": ["+".join(s) for s in train_speakers],
                     "test_speakers": ["+".join(s) for s in test_speakers],
-                    "licence": "generated by this module (Apache-2.0, like tinytorch); espeak-ng itself is GPL-3.0 "
-                               "and is run as a separate program, not linked"}
+                    "licence": "generated by this module (Apache-2.0, like tinytorch); espeak-ng itself is GPL-3.0, "
+                               "installed from the espeakng-loader wheel and run in child processes, not shipped"}
         return arrays, metadata
 
-    arrays, metadata = cached_arrays(f"keyword_spotting-{size}-seed{seed}-v{DATA_FORMAT_VERSION}", build, cache_root)
+    arrays, metadata = cached_arrays(f"keyword_spotting-{size}-seed{seed}-v{DATA_FORMAT_VERSION}-voices{_KWS_VOICES_VERSION}",
+                                     build, cache_root)
     return _task_data("keyword_spotting", arrays, metadata)
 
 # %% [markdown]
@@ -887,7 +969,7 @@ def make_visual_wake_words(size: str = "full", seed: int = DATA_SEED, cache_root
 # | visual wake words | CNN: pool 2x2, four 3x3 convolutions (16-32-64-64), global max pool, Linear(64, 2) | 1600 train composites, augmented |
 #
 # Measured on the full data sets (`python bench/tinymlperf_report.py --size full --num-runs 1000`):
-# digits 0.975, keywords 0.823, anomaly AUC 0.878, visual wake words 0.820 (328 of 400; INT8 0.823);
+# digits 0.975, keywords 0.781, anomaly AUC 0.878, visual wake words 0.820 (328 of 400; INT8 0.823);
 # all four meet their targets, the CNN at a single-stream p50 of 1.2 ms and p90 of 5.6 ms (limit 200 ms,
 # a busy 2-core machine). An MLP on the pooled pixels (the earlier reference for visual wake words)
 # scored at chance, about 0.51: it cannot find a figure that may stand anywhere. The CNN's recipe
@@ -1255,9 +1337,9 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
     TaskSpec("image_classification", (8, 8), 10, "top1_accuracy", 0.90, 150.0, "CIFAR-10",
              "TinyDigits: real handwritten digits (sklearn load_digits, UCI), 1000 train / 200 test",
              "CC BY 4.0 (UCI Optical Recognition of Handwritten Digits)", make_image_classification),
-    TaskSpec("keyword_spotting", (49, 10), len(KWS_LABELS), "top1_accuracy", 0.80, 100.0, "Speech Commands v2",
+    TaskSpec("keyword_spotting", (49, 10), len(KWS_LABELS), "top1_accuracy", 0.75, 100.0, "Speech Commands v2",
              "synthetic: 10 keywords, unknown words and silence spoken by espeak-ng voices, speaker-disjoint split",
-             "generated here (Apache-2.0); espeak-ng (GPL-3.0) is run as a program", make_keyword_spotting),
+             "generated here (Apache-2.0); espeak-ng (GPL-3.0, from espeakng-loader) is not shipped", make_keyword_spotting),
     TaskSpec("anomaly_detection", (640,), 640, "auc", 0.85, 50.0, "ToyADMOS",
              "synthetic: machine sounds (harmonics, resonance, noise) with injected faults, 5x128 log-mel",
              "generated here (Apache-2.0)", make_anomaly_detection),
@@ -1331,7 +1413,7 @@ test_unit_metrics()
 # %% [markdown]
 # ## Summarising latencies, honestly
 #
-# **Your task (18.2):** summarise the per-query latencies (ms): mean, sample standard deviation
+# **Your task (Task 18.2):** summarise the per-query latencies (ms): mean, sample standard deviation
 # (`ddof=1`; 0.0 for one query), min, max, and p50/p90/p99 as *nearest-rank* percentiles
 # (`np.percentile(..., method="inverted_cdf")`: always a latency that was really observed, as
 # MLPerf reports). Then flag each percentile: it is valid only when there are at least

@@ -197,7 +197,7 @@ test_unit_olympic_events()
 # memory pages, the BLAS threads), not within one. An interval from one process describes that process;
 # to claim more, repeat in fresh processes (the benchmark scripts in `bench/` do).
 #
-# **Your task (19.1):** `t_confidence_interval(values, confidence)` returns `(low, high)`. Use
+# **Your task (Task 19.1):** `t_confidence_interval(values, confidence)` returns `(low, high)`. Use
 # `scipy.stats.t.ppf` for the quantile. With one value return `(value, value)`.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-t-interval", "locked": false, "schema_version": 3, "solution": true}
@@ -291,7 +291,7 @@ test_unit_t_confidence_interval()
 # outside the fences $[Q_1 - 1.5\,\text{IQR},\; Q_3 + 1.5\,\text{IQR}]$. Dropping them would make a
 # model look steadier than it is; a user who sees "3 outliers of 30" can decide what to do.
 #
-# **Your task (19.2):** `tukey_outlier_count(values, k=1.5)`: compute the quartiles with `np.percentile`,
+# **Your task (Task 19.2):** `tukey_outlier_count(values, k=1.5)`: compute the quartiles with `np.percentile`,
 # the fences, and count the values strictly outside them.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-tukey", "locked": false, "schema_version": 3, "solution": true}
@@ -585,7 +585,7 @@ test_unit_benchmark_result()
 # failure is still recorded in `elapsed` and the exception continues upwards: `__exit__` returns `False`.
 # The clock is a parameter, so tests can drive the timer with a fake clock.
 #
-# **Your task (19.3):** `PreciseTimer.__exit__`: read the clock, refuse a clock that went backwards
+# **Your task (Task 19.3):** `PreciseTimer.__exit__`: read the clock, refuse a clock that went backwards
 # (`RuntimeError`), set `elapsed_ns` and `elapsed` (seconds), and let any exception propagate.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-timer", "locked": false, "schema_version": 3, "solution": true}
@@ -668,7 +668,7 @@ test_unit_precise_timer()
 # duration. The target is the larger of `overhead / 1%` (so the clock is under 1% of every block) and a
 # minimum block length (longer blocks average away more scheduler noise; 1 ms by default).
 #
-# **Your task (19.4):** `calibrate_calls_per_block(run_block, target_ns, clock)`. `run_block(n)` makes
+# **Your task (Task 19.4):** `calibrate_calls_per_block(run_block, target_ns, clock)`. `run_block(n)` makes
 # `n` calls. Double `n` from 1 until one timed block lasts at least `target_ns`, and return that `n`. If
 # `n` exceeds `max_calls`, the clock is not advancing (or the block does nothing): raise `RuntimeError`.
 
@@ -798,7 +798,16 @@ test_unit_interleaved_block_times()
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-system-info", "locked": false, "schema_version": 3, "solution": false}
 #| export
-_TIMING_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_", "VECLIB_", "NUMEXPR_")
+# Variables read by BLAS and OpenMP runtimes (OpenBLAS, MKL, BLIS, Accelerate, NVPL, GNU and Intel OpenMP):
+# each can change a timing, and some machines set them system-wide.
+_TIMING_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_", "VECLIB_", "NUMEXPR_", "NVPL_", "KMP_",
+                       "GOMP_")
+
+
+def timing_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The BLAS/OpenMP variables in force (of `environ`, default `os.environ`), sorted by name."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in sorted(environ.items()) if k.startswith(_TIMING_ENV_PREFIXES)}
 
 
 def collect_system_info(clock: Callable[[], int] = time.perf_counter_ns) -> dict[str, Any]:
@@ -816,7 +825,7 @@ def collect_system_info(clock: Callable[[], int] = time.perf_counter_ns) -> dict
         "cpu_count": os.cpu_count(),
         "numpy_version": np.__version__,
         "blas": blas,
-        "timing_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith(_TIMING_ENV_PREFIXES)},
+        "timing_env": timing_environment(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "timer": "time.perf_counter_ns",
         "timer_implementation": clock_info.implementation,
@@ -1005,7 +1014,7 @@ def _normalize_dataset(dataset, index: int) -> _Dataset:
 # - a single output per sample, shape `(N,)` or `(N, 1)`: a probability, **thresholded at 0.5**;
 # - labels returned by `predict` (shape `(N,)`, flagged by `outputs_are_labels=True`): used **as is**.
 #
-# **Your task (19.5):** `accuracy_from_outputs(outputs, labels, outputs_are_labels=False)`. Turn the
+# **Your task (Task 19.5):** `accuracy_from_outputs(outputs, labels, outputs_are_labels=False)`. Turn the
 # outputs into predicted labels with those rules, check that their shape equals the labels' shape (a
 # `ValueError` naming both otherwise) and return the fraction correct as a Python float.
 
@@ -1082,7 +1091,7 @@ test_unit_accuracy_from_outputs()
 # Accuracy measured on a single dataset has one value, too few for Welch; there the counts speak:
 # `compare_accuracy_counts` (given below) uses Fisher's exact test on correct/wrong counts.
 #
-# `ratio_of_means_interval` is given; **your task (19.6)** is `compare_samples`.
+# `ratio_of_means_interval` is given; **your task (Task 19.6)** is `compare_samples`.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-ratio", "locked": false, "schema_version": 3, "solution": false}
 #| export

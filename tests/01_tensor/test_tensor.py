@@ -28,6 +28,7 @@ def test_arithmetic_matches_numpy_with_broadcasting():
     np.testing.assert_allclose((-t).data, -a)
 
 
+@pytest.mark.task("tensor-class")
 @pytest.mark.parametrize("left,right", [((2, 3), (3, 4)), ((5, 2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,))])
 def test_matmul_matches_numpy(left, right):
     rng = np.random.default_rng(0)
@@ -36,11 +37,13 @@ def test_matmul_matches_numpy(left, right):
     np.testing.assert_allclose((a @ Tensor(b)).data, a @ b)
 
 
+@pytest.mark.task("tensor-class")
 def test_matmul_mismatch_names_both_shapes():
     with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 2\)"):
         Tensor(np.ones((2, 3))).matmul(np.ones((4, 2)))
 
 
+@pytest.mark.task("tensor-class")
 def test_matmul_of_scalars_is_an_error():
     with pytest.raises(ValueError, match="1-D"):
         Tensor(3.0).matmul(Tensor(2.0))

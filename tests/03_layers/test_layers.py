@@ -9,6 +9,7 @@ from tinytorch.core.tensor import Tensor
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in dot:RuntimeWarning")
 
 
+@pytest.mark.task("layers-linear")
 def test_linear_matches_numpy_for_batch_and_single_sample():
     layer = Linear(5, 3, seed=7)
     x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
@@ -26,12 +27,14 @@ def test_linear_initialisation_is_seeded_and_leaves_global_rng_alone():
     np.testing.assert_array_equal(np.random.get_state()[1], state)
 
 
+@pytest.mark.task("layers-linear")
 @pytest.mark.parametrize("shape", [(2, 4), (6,), ()])
 def test_linear_rejects_wrong_width_or_rank_naming_the_shape(shape):
     with pytest.raises(ValueError, match="last dimension must be 5"):
         Linear(5, 2)(np.ones(shape, dtype=np.float32))
 
 
+@pytest.mark.task("layers-linear")
 def test_linear_rejects_integer_input_with_the_fix():
     with pytest.raises(TypeError, match="cast it to float"):
         Linear(3, 2)(np.ones((1, 3), dtype=np.int64))

@@ -39,6 +39,7 @@ def with_random_bias(conv, seed=0):
     return conv
 
 
+@pytest.mark.task("spatial-conv2d")
 @pytest.mark.parametrize("k,stride,padding,size", [(1, 1, 0, (5, 5)), (3, 1, 0, (6, 7)), (3, 2, 1, (9, 8)),
                                                    (5, 2, 2, (11, 10)), (2, 3, 1, (7, 9)), (3, 1, 1, (3, 3))])
 def test_conv2d_matches_the_naive_loop(k, stride, padding, size):
@@ -51,6 +52,7 @@ def test_conv2d_matches_the_naive_loop(k, stride, padding, size):
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.task("spatial-conv2d")
 def test_conv2d_matches_scipy_correlate_summed_over_channels():
     rng = np.random.default_rng(1)
     conv = Conv2d(2, 3, 4, bias=False, seed=5)
@@ -62,6 +64,7 @@ def test_conv2d_matches_scipy_correlate_summed_over_channels():
         np.testing.assert_allclose(out[..., o], expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.task("spatial-conv2d")
 def test_one_image_gives_one_image_and_float64_stays_float64():
     conv = with_random_bias(Conv2d(3, 2, 3, padding=1))
     x = np.random.default_rng(0).random((4, 8, 8, 3))

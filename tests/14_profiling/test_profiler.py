@@ -56,11 +56,13 @@ def test_count_parameters_is_the_element_count_of_parameters():
         Profiler().count_parameters(lambda x: x)
 
 
+@pytest.mark.task("profiling-layer-flops")
 @pytest.mark.parametrize("batch", [1, 2, 8, 33])
 def test_count_flops_is_batch_aware(batch):
     assert Profiler().count_flops(_mlp(), (batch, 8, 8)) == batch * MLP_FLOPS
 
 
+@pytest.mark.task("profiling-layer-flops")
 def test_flops_convention_bias_rows_and_nested_models():
     profiler = Profiler()
     assert profiler.count_flops(Linear(5, 4, bias=False), (3, 5)) == 3 * 2 * 5 * 4
@@ -81,6 +83,7 @@ def test_flops_of_quantized_and_sparse_models_come_from_their_layers():
     assert profiler.count_flops(sparse, (4, 64)) == 4 * (2 * nnz + 32 + 10)
 
 
+@pytest.mark.task("profiling-layer-flops")
 def test_unknown_layer_with_parameters_is_an_error_not_a_guess():
     with pytest.raises(TypeError, match="Gain"):
         Profiler().count_flops(Sequential(Linear(4, 10), Gain()), (1, 4))
@@ -97,6 +100,7 @@ def test_bad_input_shapes_are_clear_errors(shape, message):
         Profiler().measure_memory(_mlp(), shape)
 
 
+@pytest.mark.task("profiling-layer-flops")
 def test_width_mismatch_names_the_layer_and_the_shape():
     with pytest.raises(ValueError, match=r"expects a last dimension of 64.*\(100,\)"):
         Profiler().count_flops(_mlp(), (1, 100))
@@ -121,6 +125,7 @@ def test_memory_of_a_sparse_model_counts_its_index_buffers():
     assert memory["model_size_mb"] == (memory["parameter_bytes"] + memory["buffer_bytes"]) / BYTES_PER_MB
 
 
+@pytest.mark.task("profiling-traced-peak")
 def test_peak_memory_is_the_traced_forward_and_grows_with_the_batch():
     profiler = Profiler()
     small = profiler.measure_memory(_mlp(), (1, 8, 8))
@@ -148,6 +153,7 @@ def test_memory_input_is_seeded():
     np.testing.assert_array_equal(seen[0], np.random.default_rng(7).standard_normal((2, 3)).astype(np.float32))
 
 
+@pytest.mark.task("profiling-traced-peak")
 def test_traced_peak_keeps_outer_tracing_running_and_subtracts_its_baseline():
     tracemalloc.start()
     try:
@@ -160,6 +166,7 @@ def test_traced_peak_keeps_outer_tracing_running_and_subtracts_its_baseline():
         tracemalloc.stop()
 
 
+@pytest.mark.task("profiling-traced-peak")
 def test_traced_peak_stops_tracing_when_the_call_raises():
     def boom():
         raise RuntimeError("model failed")
@@ -169,6 +176,7 @@ def test_traced_peak_stops_tracing_when_the_call_raises():
     assert not tracemalloc.is_tracing()
 
 
+@pytest.mark.task("profiling-time-calls")
 def test_latency_is_the_median_of_the_fake_clock_durations():
     durations = [3_000_000, 1_000_000, 2_000_000, 100_000_000, 2_500_000]  # one outlier
     clock = _clock_for(durations)
@@ -181,6 +189,7 @@ def test_latency_is_the_median_of_the_fake_clock_durations():
     assert len(calls) == 9 and clock.calls == 10, "warm-up calls are not timed"
 
 
+@pytest.mark.task("profiling-time-calls")
 def test_latency_samples_are_in_milliseconds_and_accept_callables():
     clock = _clock_for([1_500_000, 500_000])
     samples = Profiler().latency_samples(lambda x: x, np.zeros(3), warmup=0, iterations=2, clock=clock)
@@ -195,6 +204,7 @@ def test_latency_rejects_bad_counts(kwargs, message):
         Profiler().measure_latency(_mlp(), np.zeros((1, 64), np.float32), **kwargs)
 
 
+@pytest.mark.task("profiling-time-calls")
 def test_a_clock_going_backwards_is_an_error():
     with pytest.raises(RuntimeError, match="backwards"):
         time_calls(lambda: None, warmup=0, iterations=1, clock=FakeClock([10, 5]))

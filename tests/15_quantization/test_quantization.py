@@ -19,6 +19,7 @@ def _inputs(shape=(16, 8, 8), seed=0) -> np.ndarray:
     return np.random.default_rng(seed).random(shape, dtype=np.float32)
 
 
+@pytest.mark.task("quantization-symmetric")
 @pytest.mark.parametrize("per_channel", [True, False])
 def test_rounding_error_is_at_most_half_a_step(per_channel):
     w = np.random.default_rng(2).standard_normal((20, 7)).astype(np.float32)
@@ -28,6 +29,7 @@ def test_rounding_error_is_at_most_half_a_step(per_channel):
     assert (error <= np.broadcast_to(scale, w.shape) / 2 + 1e-6).all()
 
 
+@pytest.mark.task("quantization-symmetric")
 def test_per_channel_uses_each_columns_range():
     w = np.array([[100.0, 0.01], [-50.0, 0.02]], dtype=np.float32)
     codes_c, _ = symmetric_quantize(w, per_channel=True)
@@ -36,6 +38,7 @@ def test_per_channel_uses_each_columns_range():
     np.testing.assert_array_equal(codes_t[:, 1], [0, 0], err_msg="per-tensor: the small column rounds to zero")
 
 
+@pytest.mark.task("quantization-symmetric")
 def test_zero_column_and_zero_matrix_do_not_divide_by_zero():
     w = np.zeros((4, 3), dtype=np.float32)
     w[:, 0] = [0.5, -1.0, 0.0, 0.25]
@@ -58,6 +61,7 @@ def test_symmetric_quantize_rejects_bad_weights(bad, error):
         symmetric_quantize(bad)
 
 
+@pytest.mark.task("quantization-linear")
 def test_forward_is_exact_for_the_dequantized_weight_per_channel_and_per_tensor():
     linear = Linear(64, 32, seed=5)
     linear.bias = Tensor(np.linspace(-1, 1, 32, dtype=np.float32))
@@ -83,6 +87,7 @@ def test_parameters_are_the_int8_storage_and_about_four_times_smaller():
     assert no_bias.bias is None and len(no_bias.parameters()) == 2
 
 
+@pytest.mark.task("quantization-linear")
 @pytest.mark.parametrize("shape", [(2, 5), (3,), ()])
 def test_forward_rejects_wrong_width_or_rank(shape):
     layer = QuantizedLinear.from_linear(Linear(4, 2))
@@ -90,6 +95,7 @@ def test_forward_rejects_wrong_width_or_rank(shape):
         layer(np.ones(shape, dtype=np.float32))
 
 
+@pytest.mark.task("quantization-linear")
 def test_forward_rejects_integer_input():
     with pytest.raises(TypeError, match="cast it to float"):
         QuantizedLinear.from_linear(Linear(4, 2))(np.ones((1, 4), dtype=np.int64))
@@ -175,6 +181,7 @@ def test_pruned_zeros_stay_exact_zeros_after_quantization():
     assert (layer.weight_q.data[::2] == 0).all()
 
 
+@pytest.mark.task("quantization-symmetric")
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.float32, st.tuples(st.integers(1, 6), st.integers(1, 6)),
               elements=st.floats(-1e3, 1e3, width=32)), st.booleans())

@@ -33,6 +33,7 @@ def _blobs(n=200, seed=0):
     return x.reshape(n, 8, 8), y
 
 
+@pytest.mark.task("compression-mask")
 def test_mask_marks_exactly_floor_of_the_fraction_and_the_smallest():
     values = np.random.default_rng(0).random((13, 7))
     for sparsity in (0.0, 0.1, 0.5, 0.77, 0.99):
@@ -160,6 +161,7 @@ def test_softmax_cross_entropy_matches_the_definition():
     assert softmax_cross_entropy(logits, labels) == pytest.approx(-np.log(p0) / 2, rel=1e-9)
 
 
+@pytest.mark.task("compression-sgd-step")
 def test_sgd_step_follows_the_numerical_gradient():
     rng = np.random.default_rng(1)
     layers = [Flatten(), Linear(6, 5, seed=0), ReLU(), Linear(5, 3, seed=1)]
@@ -183,6 +185,7 @@ def test_sgd_step_follows_the_numerical_gradient():
     np.testing.assert_allclose((before - layers[1].weight.data) / 0.5, numeric, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.task("compression-sgd-step")
 def test_fine_tune_recovers_accuracy_keeps_zeros_and_is_reproducible():
     x, y = _blobs(300)
     x_test, y_test = _blobs(200, seed=1)
@@ -253,6 +256,7 @@ def test_sparse_flops_count_every_row_of_a_sample():
     assert layer.flops_per_sample((3, 6)) == 3 * (2 * 12 + 4)
 
 
+@pytest.mark.task("compression-mask")
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.float64, st.integers(1, 200), elements=st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5])),
        st.floats(0, 0.999))

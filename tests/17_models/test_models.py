@@ -114,6 +114,7 @@ def test_unknown_layer_type_names_file_layer_and_fix(tmp_path):
     assert "supported: AvgPool2d, Conv2d, Flatten" in str(info.value) and ", Linear," in str(info.value)
 
 
+@pytest.mark.task("models-check-array")
 def test_missing_array_names_file_layer_and_fix(tmp_path):
     save_model(small_model(), tmp_path / "m")
     rewrite_npz(tmp_path / "m", lambda arrays: arrays.pop("model.1.bias"))
@@ -122,6 +123,7 @@ def test_missing_array_names_file_layer_and_fix(tmp_path):
     assert "m.npz" in str(info.value) and "save_model" in str(info.value)
 
 
+@pytest.mark.task("models-check-array")
 def test_shape_mismatch_names_both_shapes(tmp_path):
     save_model(small_model(), tmp_path / "m")
     rewrite_json(tmp_path / "m", lambda d: d["model"]["layers"][1]["args"].update(out_features=5))
@@ -129,6 +131,7 @@ def test_shape_mismatch_names_both_shapes(tmp_path):
         load_model(tmp_path / "m")
 
 
+@pytest.mark.task("models-check-array")
 def test_wrong_dtype_is_rejected(tmp_path):
     save_model(small_model(), tmp_path / "m")
     rewrite_npz(tmp_path / "m", lambda arrays: arrays.update({"model.1.weight": np.zeros((6, 4), dtype=np.int32)}))

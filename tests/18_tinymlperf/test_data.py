@@ -1,6 +1,8 @@
 """The four data sets: shapes, balance, provenance, the cache, reproducibility."""
 import json
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -69,10 +71,46 @@ def test_keyword_spotting_is_balanced_mfcc_and_speaker_disjoint(bench):
     assert data.metadata["synthetic"] and "Speech Commands" in data.metadata["stand_in_for"]
 
 
-def test_missing_espeak_names_the_apt_package(monkeypatch):
-    monkeypatch.setattr(tm.shutil, "which", lambda name: None)
-    with pytest.raises(RuntimeError, match="apt-get install -y espeak-ng"):
+def test_missing_espeak_names_the_pip_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "espeakng_loader", None)  # `import espeakng_loader` now fails
+    with pytest.raises(RuntimeError, match="pip install espeakng-loader"):
         tm._espeak("yes", "en-us+m1", 50, 160)
+
+
+def test_espeak_needs_no_program_on_path(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    samples, rate = tm._espeak("yes", "en-us+m1", 50, 160)
+    assert rate == 22050 and len(samples) > rate // 4 and np.abs(samples).max() <= 1.0
+    assert tm._espeak_version().startswith("espeak-ng 1.52")
+
+
+def _speak_hash(word, voice, pitch, speed):
+    import hashlib
+
+    return hashlib.sha256(tm._espeak(word, voice, pitch, speed)[0].tobytes()).hexdigest()
+
+
+# Inside one process espeak-ng 1.52 carries state between utterances, and it seeds a generator
+# differently in every process: this voice came out different on every run before the fix.
+WORD = ("left", "en-029+f2", 40, 150)
+
+
+def test_a_word_sounds_the_same_whatever_was_said_before():
+    first = _speak_hash(*WORD)
+    tm._espeak("marvin", "en-gb+annie", 60, 180)  # "en-gb" is a language, not a voice name
+    assert _speak_hash(*WORD) == first
+
+
+def test_a_word_sounds_the_same_in_another_process():
+    code = ("from tinytorch.benchmarking import tinymlperf as tm; import hashlib; "
+            f"print(hashlib.sha256(tm._espeak(*{WORD!r})[0].tobytes()).hexdigest())")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == _speak_hash(*WORD)
+
+
+def test_an_unknown_voice_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="no voice 'xx-nowhere'"):
+        tm._espeak("yes", "xx-nowhere", 50, 160)
 
 
 def test_anomaly_detection_trains_on_normal_and_tests_half_faulty(bench):

@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 from tinytorch.benchmarking.tinymlperf import MIN_QUERIES, mel_filterbank, mfcc, roc_auc, summarize_latencies, top1_accuracy
 
 
+@pytest.mark.task("tinymlperf-mfcc")
 def test_mfcc_has_mlperf_shape_and_rejects_short_signals():
     assert mfcc(np.random.default_rng(0).standard_normal(16000)).shape == (49, 10)
     with pytest.raises(ValueError, match="at least frame_length"):
@@ -41,6 +42,7 @@ def test_top1_accuracy_takes_scores_or_labels():
     assert top1_accuracy([1, 0], np.array([1, 0])) == 1.0
 
 
+@pytest.mark.task("tinymlperf-latency-summary")
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(0.0, 1e3, allow_nan=False), min_size=1, max_size=700))
 def test_latency_summary_uses_observed_values_and_flags_by_count(values):
@@ -52,6 +54,7 @@ def test_latency_summary_uses_observed_values_and_flags_by_count(values):
         <= summary["p99_latency_ms"] <= summary["max_latency_ms"]
 
 
+@pytest.mark.task("tinymlperf-latency-summary")
 def test_mlperf_minimum_query_counts():
     assert MIN_QUERIES["p90"] == 64 and MIN_QUERIES["p99"] == 662
     assert summarize_latencies(np.ones(63))["percentile_valid"]["p90"] is False

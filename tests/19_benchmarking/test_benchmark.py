@@ -9,7 +9,7 @@ import pytest
 from tinytorch.benchmarking.benchmark import (Benchmark, BenchmarkError, BenchmarkResult, OlympicEvent,
                                               calibrate_calls_per_block, calibration_target_ns,
                                               collect_system_info, interleaved_block_times,
-                                              measure_timer_overhead_ns, precise_timer)
+                                              measure_timer_overhead_ns, precise_timer, timing_environment)
 from tinytorch.core.layers import Flatten, Linear, ReLU, Sequential
 from tinytorch.core.tensor import Tensor
 
@@ -46,6 +46,7 @@ def mlp(name=None):
 
 # --- timing on a fake clock -------------------------------------------------------------------
 
+@pytest.mark.task("benchmarking-timer")
 def test_precise_timer_is_a_real_context_manager_and_records_on_error():
     clock = FakeClock(tick=700)
     timer = precise_timer(clock)
@@ -59,6 +60,7 @@ def test_precise_timer_is_a_real_context_manager_and_records_on_error():
     assert failing.elapsed_ns == 700
 
 
+@pytest.mark.task("benchmarking-timer")
 def test_precise_timer_refuses_a_clock_going_backwards():
     readings = iter([100, 50])
     with pytest.raises(RuntimeError, match="backwards"):
@@ -72,6 +74,7 @@ def test_timer_overhead_is_the_median_gap_between_readings():
     assert measure_timer_overhead_ns(FakeClock(tick=40), samples=100) == 40.0
 
 
+@pytest.mark.task("benchmarking-calibrate")
 def test_calibration_doubles_until_the_block_reaches_the_target():
     clock, sizes = FakeClock(), []
 
@@ -83,6 +86,7 @@ def test_calibration_doubles_until_the_block_reaches_the_target():
     assert sizes == [2**k for k in range(13)]
 
 
+@pytest.mark.task("benchmarking-calibrate")
 def test_calibration_keeps_the_timer_under_one_percent():
     # a 60 ns clock and no minimum: the block must last at least 6 us
     target = calibration_target_ns(60.0, 0.01, min_block_ns=0)
@@ -212,6 +216,7 @@ def one_hot(labels, classes=3):
     return np.eye(classes, dtype=np.float32)[labels]
 
 
+@pytest.mark.task("benchmarking-accuracy")
 def test_accuracy_per_dataset_from_outputs():
     y = np.array([0, 1, 2, 2, 1, 0, 0, 1])
     x = one_hot(y)
@@ -233,6 +238,7 @@ def test_accuracy_per_dataset_from_outputs():
     assert [d["correct"] for d in details] == [8, 3, 7] and [d["samples"] for d in details] == [8, 4, 8]
 
 
+@pytest.mark.task("benchmarking-accuracy")
 def test_accuracy_single_output_threshold_and_predict_labels():
     x = np.array([[0.9], [0.2], [0.7], [0.4]], dtype=np.float32)
     y = np.array([1, 0, 0, 0])
@@ -434,17 +440,41 @@ def test_bad_input_shapes(shape, words, run):
 
 # --- system info and events -------------------------------------------------------------------
 
-def test_system_info_records_what_decides_a_timing(monkeypatch):
-    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+# Some machines set OpenBLAS variables system-wide (older OpenBLAS builds need them on some processors):
+# the test clears every BLAS/OpenMP variable of the host, then sets its own.
+HOST_LIKE_ENVIRONMENTS = {
+    "none set": {},
+    "OpenBLAS core type set system-wide": {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"},
+    "threads pinned": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NVPL_BLAS_DEBUG_CPU_TYPE": "1"},
+}
+
+
+def use_only(monkeypatch, variables):
+    for name in timing_environment():
+        monkeypatch.delenv(name)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("variables", HOST_LIKE_ENVIRONMENTS.values(), ids=HOST_LIKE_ENVIRONMENTS.keys())
+def test_system_info_records_what_decides_a_timing(monkeypatch, variables):
+    monkeypatch.setenv("OPENBLAS_VERBOSE", "2")  # what a host may have set before the test runs
+    use_only(monkeypatch, variables)
+    monkeypatch.setenv("NOT_A_BLAS_SETTING", "x")
     info = collect_system_info(FakeClock(tick=45))
     for key in ("platform", "processor", "python_version", "memory_gb", "cpu_count", "numpy_version", "blas",
                 "load_average", "timer_resolution_ns"):
         assert key in info
-    assert info["timing_env"] == {"OMP_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell"}
+    assert info["timing_env"] == variables
     assert info["timer_overhead_ns"] == 45.0 and info["numpy_version"] == np.__version__
     assert all("num_threads" in pool for pool in info["blas"])
     json.dumps(info)
+
+
+def test_timing_environment_reads_the_mapping_it_is_given():
+    environ = {"OPENBLAS_CORETYPE": "Haswell", "GOMP_CPU_AFFINITY": "0", "KMP_BLOCKTIME": "0", "HOME": "/root"}
+    assert timing_environment(environ) == {"GOMP_CPU_AFFINITY": "0", "KMP_BLOCKTIME": "0",
+                                           "OPENBLAS_CORETYPE": "Haswell"}
 
 
 def test_olympic_events_expose_their_rules_as_data():

@@ -80,6 +80,7 @@ def test_accuracy_floor_and_missing_measurements():
     assert not valid and any("no memory measurement" in r for r in reasons)
 
 
+@pytest.mark.task("benchmarking-olympic-constraints")
 def test_constraint_check_is_on_the_mean_with_strict_ceilings():
     edge = entry(latency=[100.0, 100.0], accuracy=[0.9], memory=[9.99, 9.99])
     reasons = check_olympic_constraints("accuracy_contest", edge)

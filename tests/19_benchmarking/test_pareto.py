@@ -34,6 +34,7 @@ def suite_with(tmp_path, per_model: dict) -> BenchmarkSuite:
     return suite
 
 
+@pytest.mark.task("benchmarking-pareto-dominance")
 @pytest.mark.parametrize("a, b, directions, expected", [
     ((1, 0.9), (2, 0.8), LAT_ACC, True),
     ((1, 0.8), (2, 0.9), LAT_ACC, False),
@@ -48,6 +49,7 @@ def test_dominates_respects_each_direction(a, b, directions, expected):
     assert dominates(a, b, directions) is expected
 
 
+@pytest.mark.task("benchmarking-pareto-dominance")
 def test_dominates_rejects_bad_directions_and_lengths():
     with pytest.raises(ValueError, match="'min' or 'max'"):
         dominates((1, 2), (2, 1), ("lower", "max"))

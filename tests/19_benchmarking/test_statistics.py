@@ -39,6 +39,7 @@ def test_std_is_the_sample_standard_deviation(values):
     assert math.isclose(result.std, statistics.stdev(values), rel_tol=1e-7, abs_tol=1e-6)
 
 
+@pytest.mark.task("benchmarking-t-interval")
 @given(pairs_or_more, st.sampled_from([0.5, 0.9, 0.95, 0.99]))
 def test_interval_is_scipy_student_t_with_n_minus_1_dof(values, confidence):
     low, high = t_confidence_interval(values, confidence)
@@ -51,6 +52,7 @@ def test_interval_is_scipy_student_t_with_n_minus_1_dof(values, confidence):
     assert high == pytest.approx(expected[1], rel=1e-9, abs=1e-6)
 
 
+@pytest.mark.task("benchmarking-t-interval")
 @pytest.mark.parametrize("n,t", [(2, 12.7062), (3, 4.3027), (5, 2.7764), (10, 2.2622), (30, 2.0452)])
 def test_interval_uses_t_not_1_96(n, t):
     values = np.arange(n, dtype=float)
@@ -85,6 +87,7 @@ def test_cv_of_zero_mean_is_undefined_and_absent_from_json():
     assert math.isnan(result.cv) and result.to_dict()["summary"]["cv"] is None
 
 
+@pytest.mark.task("benchmarking-tukey")
 @given(samples, st.sampled_from([0.5, 1.5, 3.0]))
 def test_tukey_count_matches_a_direct_count(values, k):
     q1, q3 = np.percentile(values, [25, 75])
@@ -147,6 +150,7 @@ def test_ratio_of_non_positive_means_is_nan():
     assert all(math.isnan(v) for v in ratio_of_means_interval([0.0, 0.0], [1.0, 2.0]))
 
 
+@pytest.mark.task("benchmarking-compare")
 @pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy, on near-identical values
 @given(st.lists(positive, min_size=2, max_size=30), st.lists(positive, min_size=2, max_size=30))
 def test_compare_p_value_is_scipy_welch(a, b):
@@ -159,6 +163,7 @@ def test_compare_p_value_is_scipy_welch(a, b):
         assert result["p_value"] < 0.05 and not result["ratio_ci_lower"] <= 1 <= result["ratio_ci_upper"]
 
 
+@pytest.mark.task("benchmarking-compare")
 def test_compare_verdict_directions():
     base = [10.0, 10.1, 9.9, 10.2, 9.8, 10.0]
     assert compare_samples(base, [2 * v for v in base])["verdict"] == "slower"

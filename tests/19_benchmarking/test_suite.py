@@ -92,6 +92,7 @@ def test_measured_energy_from_a_fake_rapl_counter_including_a_wrap(tmp_path):
     np.testing.assert_allclose(result.values, [3e-6, 3e-6])
 
 
+@pytest.mark.task("benchmarking-energy-estimate")
 def test_estimated_energy_with_a_fake_cpu_clock(tmp_path):
     clock = {"ns": 0}
 

@@ -37,22 +37,22 @@ def build_matrix(folder: Path, released: dict, escape: Path) -> None:
     write_submission(folder, "sysexit", insert_after(solve(fresh(tensor)), "tensor-class", "import sys\nsys.exit(1)"))
     write_submission(folder, "osexit", insert_after(solve(fresh(tensor)), "tensor-class", "import os\nos._exit(3)"))
     tampered = fresh(tensor)
-    cell_of(tampered, "tensor-tests").source = "print('all tests passed')"
+    cell_of(tampered, "tensor-class-tests").source = "print('all tests passed')"
     write_submission(folder, "tampered", tampered)
     inflated = solve(fresh(tensor))
-    cell_of(inflated, "tensor-tests").metadata.nbgrader["points"] = 50
-    insert_after(inflated, "tensor-tests", "print('free points')")
+    cell_of(inflated, "tensor-class-tests").metadata.nbgrader["points"] = 50
+    insert_after(inflated, "tensor-class-tests", "print('free points')")
     bonus = next(c for c in inflated.cells if c.source == "print('free points')")
     bonus.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": False, "points": 100,
                                   "schema_version": 3, "solution": False}
     write_submission(folder, "inflated", inflated)
     duplicated = solve(fresh(tensor))  # Jupyter's copy and paste repeats the grade_id
-    index = duplicated.cells.index(cell_of(duplicated, "tensor-tests"))
+    index = duplicated.cells.index(cell_of(duplicated, "tensor-class-tests"))
     duplicated.cells.insert(index + 1, fresh(duplicated.cells[index]))
     duplicated.cells[index + 1]["id"] = "pasted-copy"
     write_submission(folder, "duplicated", duplicated)
     deleted = solve(fresh(tensor))
-    deleted.cells.remove(cell_of(deleted, "tensor-tests"))
+    deleted.cells.remove(cell_of(deleted, "tensor-class-tests"))
     write_submission(folder, "deleted", deleted)
     writer = ("import pathlib\nfor target in ['../../../grades.csv', '../../../gradebook.db', %r]:\n"
               "    try:\n        pathlib.Path(target).write_text('hacked')\n"
@@ -126,13 +126,13 @@ def test_each_submission_is_scored_as_it_should_be(matrix, student, score, statu
 
 def test_failing_tests_and_integrity_flags_are_reported(matrix):
     rows = matrix["rows"]
-    assert rows["wrong"]["failed_tests"] == "tensor-tests"
+    assert rows["wrong"]["failed_tests"] == "tensor-class-tests"
     assert rows["correct"]["failed_tests"] == "" and rows["correct"]["flags"] == ""
-    assert rows["tampered"]["flags"] == "edited locked cell tensor-tests"
-    assert rows["deleted"]["flags"] == "deleted cell tensor-tests"
-    assert rows["duplicated"]["flags"] == "second copy of cell tensor-tests (graded as a plain cell)"
+    assert rows["tampered"]["flags"] == "edited locked cell tensor-class-tests"
+    assert rows["deleted"]["flags"] == "deleted cell tensor-class-tests"
+    assert rows["duplicated"]["flags"] == "second copy of cell tensor-class-tests (graded as a plain cell)"
     assert rows["inflated"]["flags"].split(";") == [
-        "edited locked cell tensor-tests", "added graded cell bonus (not in the release: it earns nothing)"]
+        "edited locked cell tensor-class-tests", "added graded cell bonus (not in the release: it earns nothing)"]
     assert "kernel died" in rows["osexit"]["note"]
 
 

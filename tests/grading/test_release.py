@@ -41,7 +41,7 @@ def test_hidden_tests_are_removed(project, tmp_path):
                "test_unit_tensor_creation()\ntest_unit_tensor_matmul()\n### BEGIN HIDDEN TESTS\n"
                "assert Tensor([1.0]).shape == (1,)  # hidden-marker\n### END HIDDEN TESTS")
     report = release_module(resolve_module(project, "01"), tmp_path, TEST_SETTINGS)
-    text = cell_of(nbformat.read(report["notebook"], as_version=4), "tensor-tests").source
+    text = cell_of(nbformat.read(report["notebook"], as_version=4), "tensor-class-tests").source
     assert "hidden-marker" not in text and "test_unit_tensor_matmul()" in text
 
 

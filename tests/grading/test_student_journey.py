@@ -45,16 +45,16 @@ def test_validate_names_the_failing_graded_test(released, tmp_path, capsys):
     path = student_notebook(released, tmp_path, fresh(released["01_tensor"]))
     assert main(["validate", str(path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert [(c["grade_id"], c["points"]) for c in report["failed"]] == [("tensor-tests", 5.0)]
+    assert [(c["grade_id"], c["points"]) for c in report["failed"]] == [("tensor-class-tests", 5.0)]
     assert report["failed"][0]["error"].startswith("NotImplementedError")
 
 
 def test_validate_reports_an_edited_locked_cell(released, tmp_path, capsys):
     notebook = solve(fresh(released["01_tensor"]))
-    cell_of(notebook, "tensor-tests").source += "\n# my edit"
+    cell_of(notebook, "tensor-class-tests").source += "\n# my edit"
     path = student_notebook(released, tmp_path, notebook)
     assert main(["validate", str(path)]) == 1
-    assert "changed locked cell tensor-tests" in capsys.readouterr().err
+    assert "changed locked cell tensor-class-tests" in capsys.readouterr().err
 
 
 def test_validate_bad_paths(tmp_path, capsys):
@@ -74,7 +74,7 @@ def test_complete_with_a_failing_notebook_names_the_cell_and_leaves_the_package_
     path = student_notebook(released, tmp_path, notebook)
     assert main(["module", "complete", "01", "--notebook", str(path)]) == 1
     captured = capsys.readouterr()
-    assert "(tensor-tests), test test_unit_tensor_matmul" in captured.out + captured.err
+    assert "(tensor-class-tests), test test_unit_tensor_matmul" in captured.out + captured.err
     assert (project / "tinytorch/core/tensor.py").read_text() == before
     assert not (project / ".tito/progress.json").exists()
 

@@ -38,11 +38,15 @@ def test_demo_writes_report_plots_json_and_ablation(demo):
     assert orders == {"quantize -> prune", "prune -> quantize"}
 
 
-def test_demo_human_output_is_a_table(tmp_path, capsys):
+@pytest.mark.parametrize("columns", ["40", "200"])  # a narrow terminal must not swallow the numbers
+def test_demo_human_output_is_a_table(tmp_path, capsys, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", columns)
     assert main(["bench", "demo", "--out", str(tmp_path / "r"), "--runs", "2", "--warmup", "0", "--no-progress",
                  "--no-ablation"]) == 0
     captured = capsys.readouterr()
-    assert "tinydigits_mlp_pruned50" in captured.out and "latency" in captured.out
+    assert "tinydigits_mlp_pruned50" in captured.out and "latency ms [95% CI]" in captured.out
+    rows = [line for line in captured.out.splitlines() if "tinydigits_mlp" in line]
+    assert len(rows) == 3 and all(line.count("0.9") >= 1 for line in rows), "every row keeps its accuracy"
     assert "wrote" in captured.err and not (tmp_path / "r" / "ablation_orders.md").exists()
 
 

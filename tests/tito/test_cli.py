@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tito.main import main
 
 from .conftest import REPO, replace_in
@@ -127,6 +129,45 @@ def test_doctor_reports_each_check_as_json(capsys):
     assert {"python", "nbdev", "jupytext", "nbgrader", "jupyter kernel python3"} <= names
     assert code == (0 if report["healthy"] else 1)
     assert all(c["ok"] or c["fix"] for c in report["checks"]), "every missing piece names its fix"
+
+
+def doctor_checks(capsys) -> tuple[int, dict]:
+    code = main(["system", "doctor", "--json"])
+    return code, {c["check"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+
+
+def test_doctor_checks_every_requirement_the_installed_project_declares(capsys):
+    from tito.commands.system import declared_requirements
+
+    declared = {r.name for r in declared_requirements()}
+    assert {"scikit-learn", "packaging", "ghapi", "espeakng-loader", "nbgrader", "pytest"} <= declared
+    _, checks = doctor_checks(capsys)
+    assert declared <= set(checks)
+
+
+@pytest.mark.parametrize("variables", [{}, {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"}],
+                         ids=["none set", "OpenBLAS set system-wide"])
+def test_doctor_reports_blas_variables_as_information(capsys, monkeypatch, variables):
+    from tinytorch.benchmarking.benchmark import timing_environment
+
+    for name in timing_environment():
+        monkeypatch.delenv(name)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    code, checks = doctor_checks(capsys)
+    blas = next(c for name, c in checks.items() if name.startswith("BLAS/OpenMP"))
+    assert blas["ok"] and blas["info"]
+    assert blas["found"] == (", ".join(f"{k}={v}" for k, v in variables.items()) or "none set")
+    assert code == (0 if all(c["ok"] for c in checks.values()) else 1)
+
+
+def test_doctor_reports_the_speech_synthesiser_and_how_to_install_it(capsys, monkeypatch):
+    name = "speech synthesiser (keyword-spotting data)"
+    _, checks = doctor_checks(capsys)
+    assert checks[name]["ok"] and checks[name]["found"].startswith("espeak-ng 1.52")
+    monkeypatch.setitem(sys.modules, "espeakng_loader", None)  # as if the wheel were not installed
+    code, checks = doctor_checks(capsys)
+    assert code == 1 and not checks[name]["ok"] and "espeakng-loader" in checks[name]["fix"]
 
 
 def test_doctor_says_whether_grading_kernels_are_warm(capsys, monkeypatch):

@@ -27,7 +27,8 @@ def run(args) -> int:
             for rel in report["changed"]:
                 err.print(f"out of date: {rel} (run `tito export` and commit the result)", markup=False)
             for rel in report["stale"]:
-                err.print(f"stale generated file: {rel} (no module produces it; delete it)", markup=False)
+                err.print(f"stale generated file: {rel} (no module's `#| default_exp` names it: its module was "
+                          "removed or renamed; delete the file, or restore the module)", markup=False)
         return 0 if report["clean"] else 1
     reports = [export_module(module) for module in discover_modules(root)]
     if args.json:
