@@ -196,7 +196,8 @@ def kernel_env(package_root: Path) -> dict[str, str]:
 
 
 # Variables that decide how fast numpy runs (BLAS threads, CPU kind): a sandboxed kernel keeps them.
-_PASSED_THROUGH = ("OPENBLAS_", "OMP_", "MKL_", "GOTO_", "BLIS_", "VECLIB_", "NUMEXPR_")
+# The same prefixes as tinytorch.benchmarking.benchmark's timing_environment (kept in step by a test).
+_PASSED_THROUGH = ("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_", "VECLIB_", "NUMEXPR_", "NVPL_", "KMP_", "GOMP_")
 
 
 def sandbox_env() -> dict[str, str]:
