@@ -149,15 +149,19 @@ class CellRunner:
 
     def _restore_instructor_names(self) -> list[str]:
         namespace = self.shell.user_ns
-        flags = []
+        flags, redefined = [], []
         for name, (value, code) in self._instructor.items():
             current = namespace.get(name, _MISSING)
             if current is not value:
                 namespace[name] = value
-                flags.append(f"redefined {name} (defined by {self._defined_by[name]})")
+                redefined.append(f"{name} (defined by {self._defined_by[name]})")
             elif code is not None and getattr(value, "__code__", None) is not code:
                 value.__code__ = code
                 flags.append(f"replaced the code of {name} (defined by {self._defined_by[name]})")
+        if len(redefined) > 3:  # e.g. `from package import *`: one line, not one per name
+            flags.append(f"redefined {len(redefined)} names of the instructor's cells: {', '.join(redefined[:3])}, ...")
+        else:
+            flags += [f"redefined {name}" for name in redefined]
         for cls, attributes in self._instructor_classes.items():
             flags += [f"changed {name} (an instructor's class)" for name in restore_class(cls, attributes)]
         for name in [n for n in namespace if hasattr(builtins, n) and not n.startswith("_")]:

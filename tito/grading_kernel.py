@@ -104,15 +104,16 @@ def main(argv: list[str] | None = None, limits_applied: bool = False) -> None:
     parser.add_argument("--processes", type=int, default=128)
     parser.add_argument("--cpu-limit", type=int, default=600)
     parser.add_argument("--scratch-limit", type=int, default=256 * 2**20)
-    parser.add_argument("--folder", default=None, help="the only folder it may write (default: the working folder)")
+    parser.add_argument("--folder", action="append", default=None,
+                        help="a folder it may write (repeatable; default: the working folder)")
     parser.add_argument("--allow-subprocesses", action="store_true")
     options, kernel_argv = parser.parse_known_args(argv)
     limit_memory(options.memory_limit)
     if not limits_applied:  # a CPU-time cap needs no namespace (the process cap does: see tito.namespaces)
         _cap(resource.RLIMIT_CPU, options.cpu_limit)
-    folder = options.folder or os.getcwd()
+    folders = options.folder or [os.getcwd()]
     # Temporary files of the notebook go to its own folder, the only place it may write.
-    os.environ["TMPDIR"] = folder
+    os.environ["TMPDIR"] = folders[0]
 
     from ipykernel.kernelapp import IPKernelApp
 
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None, limits_applied: bool = False) -> None:
     for stream in (sys.stdout, sys.stderr):
         cap_output(stream, options.output_limit)
     CellRunner(app.kernel, options.output_limit).install()
-    sys.addaudithook(WriteGuard([folder], options.allow_subprocesses))
+    sys.addaudithook(WriteGuard(folders, options.allow_subprocesses))
     app.start()
 
 

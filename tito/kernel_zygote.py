@@ -233,19 +233,20 @@ def _become_kernel(request: dict, limits: KernelLimits, sandboxed: bool) -> None
             connection_file = f"{KERNEL_DIR}/connection.json"
             with open(connection_file, "w") as handle:
                 json.dump(connection, handle)
-            folder = SCRATCH
+            folder, writable = SCRATCH, [SCRATCH, "/tmp", "/dev/shm"]  # one tmpfs, three names
         else:
             os.setsid()  # its own process group: interrupts and kills reach the kernel and its children only
             os.chdir(request["cwd"])
             env = {key: value for key, value in request["env"].items() if key not in (ZYGOTE_ENV, SOCKETS_ENV)}
             connection_file = request["connection_file"]
             folder = os.getcwd()
+            writable = [folder]
         os.environ.clear()
         os.environ.update(env)
         sys.path[0] = folder  # what `python -m` puts first: the kernel's own folder
         if "numpy" in sys.modules:  # a fresh interpreter seeds numpy's global generator afresh; so do we
             sys.modules["numpy"].random.seed()
-        argv = [*limits.argv(), "--folder", folder, "-f", connection_file]
+        argv = [*limits.argv(), *(f"--folder={path}" for path in writable), "-f", connection_file]
         sys.argv = ["tito.grading_kernel", *argv]
         from tito import grading_kernel
 

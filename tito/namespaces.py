@@ -53,7 +53,12 @@ def _check(result: int, call: str) -> None:
 
 
 def unshare(flags: int) -> None:
-    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+    if _libc.unshare(ctypes.c_int(flags)) != 0:
+        errno = ctypes.get_errno()
+        meaning = {28: "no user namespace may be created here (sysctl user.max_user_namespaces is 0 or used up)",
+                   1: "not permitted (unprivileged user namespaces are disabled)",
+                   22: "not possible from this process (threads, or an unsupported namespace)"}
+        raise OSError(errno, f"unshare: {meaning.get(errno, os.strerror(errno))}")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int = 0, data: str | None = None) -> None:

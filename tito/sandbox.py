@@ -90,7 +90,7 @@ class SandboxPlan:
     env: dict[str, str]
     tito_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent)
     bwrap: Path = field(default_factory=find_bwrap)
-    run_as_nobody: bool = field(default_factory=lambda: os.geteuid() == 0)
+    run_as_nobody: bool = field(default_factory=lambda: runs_as_nobody())
 
     def binds(self) -> list[tuple[str, Path, str]]:
         """(kind, host source, sandbox destination) for every bind mount, kind `ro` or `rw`."""
@@ -145,9 +145,22 @@ class SandboxPlan:
         return subprocess.Popen(self.launch_argv(command, stage), pass_fds=pass_fds, **kwargs)
 
 
+def runs_as_nobody() -> bool:
+    """Whether the sandbox runs as `nobody`: when tito runs as root and `nobody` exists in this user
+    namespace (inside a container that maps only root, it runs as that root, unprivileged outside)."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        with open("/proc/self/uid_map") as handle:
+            ranges = [tuple(map(int, line.split())) for line in handle if line.strip()]
+    except OSError:
+        return True
+    return any(inside <= NOBODY < inside + count for inside, _, count in ranges)
+
+
 def give_to_sandbox(folder: Path) -> None:
     """Let the sandbox's user write `folder` (as root the sandbox runs as `nobody`)."""
-    if os.geteuid() == 0:
+    if runs_as_nobody():
         os.chown(folder, NOBODY, NOBODY)
 
 

@@ -151,7 +151,7 @@ def scan_notebook(submitted, released) -> list[str]:
     graded = f"tinytorch.{exported}" if exported else None
     trees = [t for t in (parse(c.source) for c in submitted.cells if c.cell_type == "code") if t]
     modules = imported_names(trees) | {"sys", "os", "builtins"}
-    flags = []
+    by_findings: dict[tuple[str, ...], list[str]] = {}
     for index, cell in enumerate(submitted.cells):
         if cell.cell_type != "code":
             continue
@@ -172,8 +172,11 @@ def scan_notebook(submitted, released) -> list[str]:
             if original_tree is not None:
                 own_names = top_level_names(original_tree)
                 before = findings(original_tree, modules, instructor_names - own_names, graded)
-        found = sorted(findings(tree, modules, instructor_names - own_names, graded) - before)
+        found = tuple(sorted(findings(tree, modules, instructor_names - own_names, graded) - before))
         if found:
-            label = grade_id or f"added cell {index + 1}"
-            flags.append(f"scan {label}: {'; '.join(found)}")
+            by_findings.setdefault(found, []).append(grade_id or f"added cell {index + 1}")
+    flags = []
+    for found, labels in by_findings.items():  # the same code pasted in many cells: one flag
+        where = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+        flags.append(f"scan {where}: {'; '.join(found)}")
     return flags

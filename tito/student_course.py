@@ -67,14 +67,17 @@ def course_package(module: Module, target: Path) -> list[str]:
     return stubbed
 
 
+_ABOUT_THE_SOURCE = re.compile(r"""^\s*(from|import)\s+tito\b|["']modules(/|["'])""", re.MULTILINE)
+
+
 def _student_tests(module: Module) -> list[Path]:
-    """The module's test files, except those that read the instructor's source (they test the source)."""
+    """The module's test files, except those about the instructor's source rather than the package
+    (they open `modules/...` or use tito's lint): a student has neither."""
     if not module.tests_dir.is_dir():
         return []
-    marker = f"modules/{module.key}"
     return [path for path in sorted(module.tests_dir.rglob("*"))
             if path.is_file() and "__pycache__" not in path.parts
-            and not (path.suffix == ".py" and marker in path.read_text(encoding="utf-8"))]
+            and not (path.suffix == ".py" and _ABOUT_THE_SOURCE.search(path.read_text(encoding="utf-8")))]
 
 
 def _pyproject(module: Module) -> str:
@@ -109,10 +112,17 @@ include = ["tinytorch*", "tito*"]
 tinytorch = ["**/*.npz", "**/*.json"]
 tito = ["feedback_templates/*/*"]
 
-[tool.pytest.ini_options]
-testpaths = ["tests"]
-addopts = "-ra --import-mode=importlib"
-'''
+{_pytest_section(module)}'''
+
+
+def _pytest_section(module: Module) -> str:
+    """The instructor's pytest settings (markers such as `task`, warnings), verbatim."""
+    text = (module.root / "pyproject.toml").read_text(encoding="utf-8")
+    start = text.find("[tool.pytest.ini_options]")
+    if start < 0:
+        return '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'
+    end = text.find("\n[", start + 1)
+    return text[start:] if end < 0 else text[start:end + 1]
 
 
 _MAKEFILE = """# Two commands, each creating the virtual environment .venv on first use:
