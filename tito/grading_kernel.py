@@ -93,7 +93,7 @@ class WriteGuard:
                     raise PermissionError(f"the grader does not allow {event} on {args[index]!r}: "
                                           f"change files only inside the notebook's folder {self.allowed[0]}")
         elif event in _PROCESS_EVENTS and not self.allow_subprocesses:
-            raise PermissionError(f"the grader does not allow starting or signalling programs ({event})")
+            raise PermissionError(f"the grader does not allow starting programs ({event})")
 
 
 def main(argv: list[str] | None = None, limits_applied: bool = False) -> None:

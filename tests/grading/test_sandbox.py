@@ -201,3 +201,19 @@ def test_without_user_namespaces_doctor_and_grade_say_how_to_enable_a_sandbox(tm
     assert done.returncode == 1, done.stderr
     assert "grading sandbox could not start" in done.stderr and "--no-sandbox" in done.stderr
     assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_a_memory_cap_too_small_for_a_kernel_is_refused_before_any_student(checks_project, checks_release, tmp_path,
+                                                                           monkeypatch, capsys):
+    from .conftest import fresh, write_submission
+
+    monkeypatch.setenv("TITO_ROOT", str(checks_project))
+    write_submission(tmp_path / "subs", "someone", fresh(checks_release), "checks_dev.ipynb")
+    out = tmp_path / "out"
+    assert main(["grade", "02", str(tmp_path / "subs"), "--out", str(out), "--memory-limit-mb", "300"]) == 2
+    assert "--memory-limit-mb 300 is below the 512 MiB" in capsys.readouterr().err
+    # Above the bare minimum, but below what the warm process already maps plus a kernel's start: measured here.
+    assert main(["grade", "02", str(tmp_path / "subs"), "--out", str(out), "--memory-limit-mb", "600"]) == 2
+    message = capsys.readouterr().err
+    assert "--memory-limit-mb 600 is below the" in message and "needs to start on this machine" in message
+    assert not (out / "grades.csv").exists() and not (out / "autograded").exists()
