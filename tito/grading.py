@@ -308,6 +308,7 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
     aid, name = assignment_id(module), notebook_name(module)
     student_folders(submissions_dir, name)  # fail fast, before the release is built
     course = check_output_folder(out_dir).resolve()
+    course.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with grading_environment(module.root, settings, warm_kernels=True, course_package=True) as kernels:
         import nbformat  # local: importing the notebook stack costs ~1 s that other commands skip
@@ -337,9 +338,12 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
     seconds = time.perf_counter() - start
     kernels_how = ("forked from a warm process" if warm else "fresh processes") + (
         ", each in its own sandbox" if settings.sandbox else " WITHOUT a sandbox")
+    zygote = kernels.zygote
+    sandbox_cpu = zygote.cpu_seconds if settings.sandbox and zygote is not None else None
     return {"module": module.key, "course": str(course), "grades_csv": str(csv_path),
             "gradebook": f"sqlite:///{course / 'gradebook.db'}", "jobs": jobs, "seconds": round(seconds, 2),
             "kernels": kernels_how, "sandboxed": settings.sandbox, "stubbed_modules": stubbed,
+            "sandbox_cpu_seconds": sandbox_cpu,
             "feedback": feedback, "graded": len(gradable), "grades": [asdict(grade) for grade in ordered]}
 
 

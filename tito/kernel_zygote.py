@@ -37,6 +37,7 @@ import importlib
 import json
 import os
 import re
+import resource
 import selectors
 import signal
 import socket
@@ -163,6 +164,8 @@ def _wait_for_kernel(child: int) -> None:
 
     ns.redirect_stdio_to_null()
     signal.signal(signal.SIGINT, lambda signum, frame: os.kill(child, signal.SIGINT))
+    # Asked to stop: kill the kernel (and with it its namespace), then collect it, CPU time included.
+    signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(child, signal.SIGKILL))
     while True:
         try:
             _, status = os.waitpid(child, 0)
@@ -272,9 +275,12 @@ class _Zygote:
         self.sandboxed = sandboxed
         self.selector = selectors.DefaultSelector()
         self.selector.register(listener, selectors.EVENT_READ)
+        # stdin is a pipe from the grader: its end (the grader closed it, or died) means stop.
+        self.selector.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
         self.children: dict[int, socket.socket] = {}  # kernel pid -> the requester's connection
         self.pending: dict[int, bytes] = {}  # kernel pid -> partial line from its requester
         self.parent = os.getppid()
+        self.report_fd: int | None = None
 
     def fork_kernel(self) -> None:
         conn, _ = self.listener.accept()
@@ -291,6 +297,9 @@ class _Zygote:
         if pid == 0:  # the kernel keeps none of the zygote's descriptors
             self.selector.close()
             self.listener.close()
+            if self.report_fd is not None:
+                os.close(self.report_fd)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), sys.stdin.fileno())
             for other in self.children.values():
                 other.close()
             conn.close()
@@ -311,7 +320,7 @@ class _Zygote:
             data = b""
         if not data:
             self._unregister(conn)
-            _kill_group(pid)  # reaping sees it exit
+            self.kill(pid)  # reaping sees it exit
             return
         buffer = self.pending.get(pid, b"") + data
         *lines, self.pending[pid] = buffer.split(b"\n")
@@ -320,9 +329,17 @@ class _Zygote:
             if len(words) == 2 and words[0] == b"signal" and words[1].isdigit():
                 signum = int(words[1])
                 if signum in (signal.SIGKILL, signal.SIGTERM):
-                    _kill_group(pid)
+                    self.kill(pid)
                 elif signum == signal.SIGINT:
                     _signal(pid, signal.SIGINT)
+
+    def kill(self, pid: int) -> None:
+        """A sandboxed kernel's first process is ours (it never runs student code): asked to stop, it
+        kills the kernel and collects it. An unsandboxed kernel is killed with its process group."""
+        if self.sandboxed:
+            _signal(pid, signal.SIGTERM)
+        else:
+            _kill_group(pid)
 
     def _unregister(self, conn: socket.socket) -> None:
         try:
@@ -359,6 +376,9 @@ class _Zygote:
             for key, _ in self.selector.select(timeout=0.05):
                 if key.fileobj is self.listener:
                     self.fork_kernel()
+                elif key.data == "stdin":
+                    if not os.read(sys.stdin.fileno(), 4096):
+                        return
                 else:
                     self.from_requester(key.fileobj, key.data)
             self.reap()
@@ -366,7 +386,7 @@ class _Zygote:
     def stop(self) -> None:
         """Kill every kernel still running and collect it (SIGKILL cannot be ignored)."""
         for pid in list(self.children):
-            _kill_group(pid)
+            self.kill(pid)
         for pid in list(self.children):
             try:
                 _, status = os.waitpid(pid, 0)
@@ -403,9 +423,12 @@ def serve(listener: socket.socket, limits: KernelLimits, sandboxed: bool, preloa
             print(f"tito kernel zygote: {error}", file=sys.stderr, flush=True)
             raise SystemExit(3) from error
     print(f"ready {_mapped_bytes()}", flush=True)
+    report = os.dup(sys.stdout.fileno())  # for the last line, the CPU time (see Zygote.stop)
+    os.set_inheritable(report, False)
     with open(os.devnull, "wb") as devnull:
         os.dup2(devnull.fileno(), sys.stdout.fileno())
     zygote = _Zygote(listener, limits, sandboxed)
+    zygote.report_fd = report
 
     def terminate(signum, frame):
         raise SystemExit(0)
@@ -418,6 +441,9 @@ def serve(listener: socket.socket, limits: KernelLimits, sandboxed: bool, preloa
     finally:
         zygote.stop()
         listener.close()
+        # The sandbox's processes are not children the grader waits for: their CPU time is told instead.
+        used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        os.write(report, f"cpu {sum(u.ru_utime + u.ru_stime for u in used):.3f}\n".encode())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -465,15 +491,16 @@ class Zygote:
                 os.chmod(self.stage, 0o711)
                 stage = Path(self.stage)
                 self.process = sandbox.popen([*command, "--sandboxed"], stage, pass_fds=(listener.fileno(),),
-                                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             else:
                 self.process = subprocess.Popen(command, env={**os.environ, **kernel_env}, cwd=folder,
-                                                pass_fds=(listener.fileno(),), stdin=subprocess.DEVNULL,
+                                                pass_fds=(listener.fileno(),), stdin=subprocess.PIPE,
                                                 stdout=subprocess.PIPE)
         finally:
             listener.close()  # the zygote holds its copy; no kernel or worker inherits ours
         self._ready = False
         self.mapped_bytes = 0
+        self.cpu_seconds: float | None = None  # the zygote's and its kernels' CPU time, once stopped
 
     def wait_ready(self) -> str:
         """Block until the zygote says `ready`; RuntimeError if it exits or stays silent too long."""
@@ -494,13 +521,21 @@ class Zygote:
         return self.socket_path
 
     def stop(self) -> None:
-        """Stop the zygote; it kills the kernels it forked that are still running."""
-        self.process.terminate()
+        """Stop the zygote: closing its stdin asks it to kill its kernels and exit (so that every process
+        is collected, their CPU time included); a zygote that does not is terminated."""
+        self.process.stdin.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for line in self.process.stdout.read().splitlines():
+            if line.startswith(b"cpu "):
+                self.cpu_seconds = float(line.split()[1])
         self.process.stdout.close()
         if self.stage:
             os.rmdir(self.stage)

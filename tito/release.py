@@ -88,17 +88,20 @@ def describe_release(notebook) -> dict:
 
 
 def check_output_folder(out_dir: Path, option: str = "--out") -> Path:
-    """`out_dir` as a folder that exists and can be written, or a TitoError naming it and the fix."""
+    """`out_dir` if it is a folder that can be written, or can be created as one; else a TitoError naming
+    it and the fix. Nothing is created (a refused release must leave no folder behind)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TitoError(f"{option} {out_dir} is a file, not a folder; name a folder (it is created if missing)", 2)
+    existing = next(folder for folder in (out_dir, *out_dir.absolute().parents) if folder.exists())
+    if not existing.is_dir():
+        raise TitoError(f"{option} {out_dir} is inside the file {existing}; name a folder", 2)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
+        with tempfile.TemporaryDirectory(dir=existing, prefix=".tito-write-check-"):
             pass
     except OSError as error:
-        raise TitoError(f"{option} {out_dir} cannot be written ({error.strerror or error}); name a folder "
-                        "you can write", 2) from error
+        raise TitoError(f"{option} {out_dir} cannot be written ({error.strerror or error} in {existing}); name a "
+                        "folder you can write", 2) from error
     return out_dir
 
 

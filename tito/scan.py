@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import hashlib
+from dataclasses import dataclass
 
 MODULES = {"ctypes": "calls C directly", "gc": "walks the interpreter's objects", "inspect": "inspects frames",
            "builtins": "changes builtins", "IPython": "reaches IPython", "ipykernel": "reaches the kernel",
@@ -135,44 +137,61 @@ def findings(tree: ast.Module, modules: set[str], instructor_names: set[str], gr
     return found
 
 
-def scan_notebook(submitted, released) -> list[str]:
-    """Flags for the student's cells of `submitted`, given the release (see the module docstring)."""
-    release_cells = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in released.cells}
-    instructor_sources = {c.source for c in released.cells if c.cell_type == "code"
-                          and not c.get("metadata", {}).get("nbgrader", {}).get("solution")}
-    instructor_names: set[str] = set()
-    for cell in released.cells:
-        if cell.cell_type == "code" and not cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
-            tree = parse(cell.source)
-            instructor_names |= top_level_names(tree) if tree else set()
+@dataclass(frozen=True)
+class _Release:
+    """What the scan needs of a release, worked out once per grading run."""
+
+    cells: dict  # grade_id -> cell
+    instructor_sources: frozenset
+    instructor_names: frozenset
+    modules: frozenset  # names bound to modules by the release's imports
+    graded: str | None  # e.g. tinytorch.benchmarking.benchmark
+
+
+_RELEASES: dict[str, _Release] = {}
+
+
+def _release(released) -> _Release:
     from .student import default_exp_of
 
-    exported = default_exp_of(released.cells)
-    graded = f"tinytorch.{exported}" if exported else None
-    trees = [t for t in (parse(c.source) for c in submitted.cells if c.cell_type == "code") if t]
-    modules = imported_names(trees) | {"sys", "os", "builtins"}
-    by_findings: dict[tuple[str, ...], list[str]] = {}
+    key = hashlib.sha256("\0".join(c.source for c in released.cells).encode()).hexdigest()
+    if key not in _RELEASES:
+        instructor = [c for c in released.cells if c.cell_type == "code"
+                      and not c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+        trees = [t for t in (parse(c.source) for c in instructor) if t]
+        exported = default_exp_of(released.cells)
+        _RELEASES[key] = _Release(
+            cells={c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in released.cells},
+            instructor_sources=frozenset(c.source for c in instructor),
+            instructor_names=frozenset(name for tree in trees for name in top_level_names(tree)),
+            modules=frozenset(imported_names(trees)), graded=f"tinytorch.{exported}" if exported else None)
+    return _RELEASES[key]
+
+
+def scan_notebook(submitted, released) -> list[str]:
+    """Flags for the student's cells of `submitted`, given the release (see the module docstring)."""
+    release = _release(released)
+    own_cells = []
     for index, cell in enumerate(submitted.cells):
-        if cell.cell_type != "code":
-            continue
         meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or cell.source in release.instructor_sources:
+            continue
         if meta.get("grade") and not meta.get("solution") or meta.get("locked"):
             continue  # restored from the release before grading
-        if cell.source in instructor_sources:
-            continue
         tree = parse(cell.source)
-        if tree is None:
-            continue
-        grade_id = meta.get("grade_id")
-        original = release_cells.get(grade_id) if grade_id else None
-        own_names = set()
-        before = set()
+        if tree is not None:
+            own_cells.append((index, meta.get("grade_id"), tree))
+    modules = set(release.modules) | imported_names([tree for _, _, tree in own_cells]) | {"sys", "os", "builtins"}
+    by_findings: dict[tuple[str, ...], list[str]] = {}
+    for index, grade_id, tree in own_cells:
+        original = release.cells.get(grade_id) if grade_id else None
+        own_names, before = set(), set()
         if original is not None:
             original_tree = parse(original.source)
             if original_tree is not None:
                 own_names = top_level_names(original_tree)
-                before = findings(original_tree, modules, instructor_names - own_names, graded)
-        found = tuple(sorted(findings(tree, modules, instructor_names - own_names, graded) - before))
+                before = findings(original_tree, modules, release.instructor_names - own_names, release.graded)
+        found = tuple(sorted(findings(tree, modules, release.instructor_names - own_names, release.graded) - before))
         if found:
             by_findings.setdefault(found, []).append(grade_id or f"added cell {index + 1}")
     flags = []
