@@ -165,13 +165,14 @@ class GradingExecute(Execute):
         except CellTimeoutError:
             if not self.allow_errors:
                 raise
-            if not replay:
-                self.report.flag(f"{label}: still running {self._current_timeout:g} s after its start and did not "
-                                 "stop when interrupted; its kernel was replaced")
-                cell.outputs.append(NotebookNode(
-                    output_type="error", ename="CellTimeoutError",
-                    evalue=f"the cell ran longer than {self._current_timeout:g} s and did not stop when interrupted",
-                    traceback=["CellTimeoutError: the cell did not stop when interrupted"]))
+            if not replay and self._timed_out:
+                self._broken(cell, f"{label}: still running {self._current_timeout:g} s after its start and did not "
+                                   "stop when interrupted; its kernel was replaced",
+                             f"the cell ran longer than {self._current_timeout:g} s and did not stop when interrupted")
+            elif not replay:  # it replied, but its output stopped: a message over the size cap was dropped
+                self._broken(cell, f"{label}: its output stopped arriving (a message bigger than the grader accepts "
+                                   "was dropped); its kernel was replaced",
+                             "the cell's output stopped arriving: it printed more at once than the grader accepts")
             return "broken"
         except DeadKernelError:
             if not self.allow_errors:
@@ -188,6 +189,11 @@ class GradingExecute(Execute):
             else:
                 self.report.flag(f"{label}: interrupted after {self.timeout} s")
         return "ok"
+
+    def _broken(self, cell, flag: str, reason: str) -> None:
+        self.report.flag(flag)
+        cell.outputs.append(NotebookNode(output_type="error", ename="CellTimeoutError", evalue=reason,
+                                         traceback=[f"CellTimeoutError: {reason}"]))
 
     async def _replay(self, indexes, deadline: float) -> None:
         """Run earlier cells again in a new kernel, keeping the outputs of their first run."""

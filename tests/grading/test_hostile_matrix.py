@@ -60,6 +60,7 @@ def build(folder: Path, release, paths: dict) -> None:
     write_submission(folder, "killer", after(stub(), "checks-helper", attacks.killer(MARKER, paths["grades_csv"])),
                      NAME)
     write_submission(folder, "flooder", after(stub(), "checks-helper", attacks.flooder()), NAME)
+    write_submission(folder, "bypasser", after(solved(), "checks-helper", attacks.BYPASS), NAME)
     write_submission(folder, "sleeper", after(stub(), "checks-helper", *[attacks.SLEEPER] * 6), NAME)
     write_submission(folder, "stuck", after(solved(), "checks-ratio", attacks.UNINTERRUPTIBLE), NAME)
     write_submission(folder, "transformers", after(stub(), "checks-helper", attacks.INPUT_TRANSFORMER,
@@ -124,8 +125,8 @@ def printed(hostile, student: str) -> str:
 
 def test_it_ran_sandboxed_and_every_student_has_a_row(hostile):
     assert hostile["report"]["sandboxed"] is True and "own sandbox" in hostile["report"]["kernels"]
-    assert set(hostile["rows"]) == {*INNOCENT, "escaper", "killer", "flooder", "sleeper", "stuck", "transformers",
-                                    "tracer", "patcher", "importer", "hijacker"}
+    assert set(hostile["rows"]) == {*INNOCENT, "escaper", "killer", "flooder", "bypasser", "sleeper", "stuck",
+                                    "transformers", "tracer", "patcher", "importer", "hijacker"}
     assert all(row["sandboxed"] == "yes" and row["max_score"] == "6" for row in hostile["rows"].values())
 
 
@@ -165,7 +166,8 @@ def test_no_attack_text_reaches_a_feedback_page_of_the_attacker(hostile):
 
 def test_killing_and_detaching_harm_nobody_and_nothing_outlives_its_kernel(hostile):
     text = printed(hostile, "killer")
-    assert "DONE detached process" in text, text  # it really started, outside the audit hook's view
+    # Both really started, outside the audit hook's view (neither raises an audit event).
+    assert "DONE detached process (fork_exec)" in text and "DONE detached process:" in text, text
     assert processes_with(MARKER) == []
     rows_now = (hostile["out"] / "grades.csv").read_text()
     assert "student,54" not in rows_now and rows_now.startswith("student,score,max_score")
@@ -179,6 +181,17 @@ def test_floods_are_capped_and_nothing_stays_on_disk(hostile):
     text = printed(hostile, "flooder")
     assert "output truncated" in text and "disk full: 28" in text
     assert "output truncated" in hostile["rows"]["flooder"]["flags"]
+    assert "output truncated" in (hostile["out"] / "feedback/flooder/02_checks/checks_dev.html").read_text()
+
+
+def test_one_huge_message_is_dropped_and_costs_only_its_cell(hostile):
+    """The kernel's cap undone, 60 MB printed at once: the grader refuses the message (ZMQ_MAXMSGSIZE),
+    replaces the kernel, and the right answer after it still scores."""
+    row = hostile["rows"]["bypasser"]
+    assert (row["score"], row["status"]) == ("4", "graded"), row
+    assert "output stopped arriving" in row["flags"], row
+    notebook = hostile["out"] / "autograded" / "bypasser" / "02_checks" / NAME
+    assert notebook.stat().st_size < 1_000_000
 
 
 def test_the_notebook_time_limit_stops_a_slow_notebook(hostile):

@@ -74,8 +74,9 @@ def test_the_course_is_what_a_student_needs(course):
     assert any(f.startswith(f"tests/{MODULE.key}/test_") for f in files)
     assert not any(f.endswith(".pyc") or "__pycache__" in f for f in files)
     assert f"tests/{MODULE.key}/test_notebook_structure.py" not in files  # it reads the instructor's source
-    makefile = (folder / "Makefile").read_text()
-    assert "validate:" in makefile and "complete:" in makefile and f"--notebook {NAME}" in makefile
+    for target, command in (("validate", f"tito validate {NAME}"), ("complete", f"tito module complete 19 --notebook {NAME}")):
+        dry = subprocess.run(["make", "-n", target], cwd=folder, capture_output=True, text=True, timeout=60)
+        assert dry.returncode == 0 and "pip install" in dry.stdout and command in dry.stdout, dry.stdout + dry.stderr
     done = subprocess.run([sys.executable, "-c", "import tinytorch.benchmarking.benchmark as b, inspect; "
                            "print(inspect.getsource(b.t_confidence_interval).count('NotImplementedError'))"],
                           cwd=folder, capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
