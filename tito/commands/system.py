@@ -17,7 +17,7 @@ from rich.table import Table
 from ..console import out, print_json
 
 DISTRIBUTION = "tinytorch-benchmarking"
-INSTALL = "pip install -e '.[dev,grading]' (or `make install`)"
+INSTALL = "pip install -e '.[dev,grading,olympics]' (or `make install`)"
 
 
 def register(subparsers) -> None:
