@@ -26,10 +26,11 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 # A grading kernel forked from the warm process needs the address space the warm process has mapped
-# (its imports: ~423 MiB here, more on machines with many cores, where BLAS starts more threads) plus
-# what starting ipykernel adds (its threads' stacks and malloc arenas): 542 MiB measured here by
-# bench/kernel_memory_floor.py (smallest working cap 965 MiB); 576 MiB keeps a margin. `tito grade`
-# refuses a cap below the warm process's own size plus this, before any student runs.
+# (its imports: 423-496 MiB here, more on machines with many cores, where BLAS starts more threads)
+# plus what starting ipykernel adds (its threads' stacks and malloc arenas) and a first cell: 330-403
+# MiB measured here by bench/kernel_memory_floor.py (smallest working cap 826 MiB). 576 MiB leaves room
+# for a module's own imports. `tito grade` refuses a cap below the warm process's own size plus this,
+# before any student runs.
 KERNEL_START_BYTES = 576 * 2**20
 MIN_MEMORY_BYTES = 512 * 2**20  # below this not even a fresh kernel starts (300 MiB failed, 512 MiB worked)
 
