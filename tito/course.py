@@ -81,7 +81,7 @@ class CourseSettings:
                             f"{self.max_processes}", 2)
 
     def kernel_limits(self):
-        from .kernel_zygote import KernelLimits
+        from .isolation import KernelLimits
 
         # CPU seconds: a notebook that used its whole time limit on two threads at once still fits.
         return KernelLimits(memory_bytes=self.memory_limit_bytes, output_bytes=self.output_limit_bytes,

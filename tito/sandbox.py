@@ -166,7 +166,7 @@ def give_to_sandbox(folder: Path) -> None:
 
 def make_socket_root(folder: Path) -> Path:
     """The folder of per-kernel socket folders, with the one the zygote's self-test uses."""
-    from .kernel_zygote import SELF_TEST_ID
+    from .isolation import SELF_TEST_ID
 
     folder.mkdir(mode=0o755)
     (folder / SELF_TEST_ID).mkdir()
@@ -231,7 +231,7 @@ def probe(timeout: float = 60.0) -> str:
 
 def _self_test() -> None:
     """Inside a sandbox: make the namespaces a kernel gets, in a forked child; print `sandbox ok`."""
-    from .kernel_zygote import isolation_self_test
+    from .isolation import isolation_self_test
 
     print(isolation_self_test())
 
