@@ -2,9 +2,13 @@
 `tito feedback N --out DIR` (feedback pages again, from the gradebook, e.g. after manual grading).
 
 `DIR` is an nbgrader course folder: `source/` and `release/` (generated from the module), `submitted/`
-(copies of the notebooks), `autograded/`, `feedback/<student>/<module_key>/*.html`, `gradebook.db`, and
-`grades.csv`. Scores are read from the gradebook, never from nbgrader's success flags. One student's
-failure is recorded and the next student is graded.
+(copies of the notebooks), `autograded/`, `feedback/<student>/<module_key>/*.html`, `gradebook.db`,
+`grading-record.json` (each student's status, flags and note) and `grades.csv`. Only this process
+and its workers write there; kernels run in the sandbox (`tito.sandbox`) and see none of it.
+Scores are read from the gradebook, never from nbgrader's success flags, and grades.csv is rewritten
+from the gradebook and the record at the end of every run and by `tito feedback`. One student's
+failure is recorded and the next student is graded. Workers die with the grader (parent-death
+signal), and the sandbox with them, so a killed run leaves no process; a rerun regrades everyone.
 """
 from __future__ import annotations
 
@@ -21,12 +25,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .course import CourseSettings, assignment_id, grading_environment, nbgrader_api, notebook_name
-from .fileio import write_text_atomic
+from .fileio import write_json_atomic, write_text_atomic
 from .project import Module, TitoError
-from .release import describe_release, generate_assignment
+from .release import check_output_folder, describe_release, generate_assignment
 from .submissions import Submission, collect_submissions, student_folders
 
-CSV_FIELDS = ["student", "score", "max_score", "status", "needs_manual_grade", "failed_tests", "flags", "note"]
+CSV_FIELDS = ["student", "score", "max_score", "status", "needs_manual_grade", "failed_tests", "flags", "note",
+              "sandboxed"]
+RECORD = "grading-record.json"
+NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): trusted submissions only"
 
 
 @dataclass
@@ -41,12 +48,19 @@ class StudentGrade:
     note: str = ""
     feedback: str | None = None
     seconds: float = 0.0
+    sandboxed: bool = True
 
     def csv_row(self) -> dict:
         return {"student": self.student, "score": "" if self.score is None else f"{self.score:g}",
                 "max_score": "" if self.max_score is None else f"{self.max_score:g}", "status": self.status,
                 "needs_manual_grade": "yes" if self.needs_manual_grade else "no",
-                "failed_tests": ";".join(self.failed_tests), "flags": ";".join(self.flags), "note": self.note}
+                "failed_tests": ";".join(self.failed_tests), "flags": ";".join(self.flags), "note": self.note,
+                "sandboxed": "yes" if self.sandboxed else "no"}
+
+    def record(self) -> dict:
+        """What the gradebook does not hold: kept in `grading-record.json` for rewriting grades.csv."""
+        return {"status": self.status, "flags": self.flags, "note": self.note, "sandboxed": self.sandboxed,
+                "max_score": self.max_score}
 
 
 def grades_csv_text(grades: list[StudentGrade]) -> str:
@@ -151,10 +165,15 @@ def write_feedback(api, course: Path, aid: str, name: str, student: str) -> tupl
 
 def grade_one(api, course: Path, db_url: str, aid: str, name: str, submission: Submission,
               feedback: bool = True) -> StudentGrade:
+    from .executor import RUNS
+
     start = time.perf_counter()
     grade = StudentGrade(submission.student, "graded", flags=list(submission.flags))
     _stage_submission(course, aid, submission, name)
     result = _quiet_call(api.autograde, aid, submission.student, force=True, create=True)
+    run = RUNS.pop((submission.student, Path(name).stem), None)
+    if run is not None:
+        grade.flags += [flag for flag in run.flags if flag not in grade.flags]
     if not result.get("success"):
         _zero_submission(db_url, aid, submission.student)
         grade.status, grade.note = "error", _failure_reason(result) + "; scored 0"
@@ -173,11 +192,12 @@ def grade_one(api, course: Path, db_url: str, aid: str, name: str, submission: S
 _WORKER_API = {}
 
 
-def _worker_api(course: Path, settings: CourseSettings):
+def _worker_api(course: Path, settings: CourseSettings, aid: str | None = None, name: str | None = None):
     """The nbgrader API object of this process, built once per worker."""
-    key = (str(course), settings)
+    key = (str(course), settings, aid, name)
     if key not in _WORKER_API:
-        _WORKER_API[key] = nbgrader_api(course, settings)
+        release = course / "release" / aid / name if aid and name else None
+        _WORKER_API[key] = nbgrader_api(course, settings, release)
     return _WORKER_API[key]
 
 
@@ -185,7 +205,9 @@ def _grade_in_worker(course: Path, settings: CourseSettings, aid: str, name: str
                      submission: Submission, feedback: bool = True) -> StudentGrade:
     """One student in a worker process."""
     db_url = f"sqlite:///{course / 'gradebook.db'}"
-    return grade_one(_worker_api(course, settings), course, db_url, aid, name, submission, feedback)
+    grade = grade_one(_worker_api(course, settings, aid, name), course, db_url, aid, name, submission, feedback)
+    grade.sandboxed = settings.sandbox
+    return grade
 
 
 def _grade_all(gradable: list[Submission], course: Path, settings: CourseSettings, aid: str, name: str,
@@ -199,7 +221,8 @@ def _grade_all(gradable: list[Submission], course: Path, settings: CourseSetting
         return results
     context = multiprocessing.get_context(_start_method())
     orphans: list[Submission] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_die_with_grader,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_grade_in_worker, course, settings, aid, name, submission, feedback): submission
                    for submission in gradable}
         for future in as_completed(futures):
@@ -220,6 +243,18 @@ def _grade_all(gradable: list[Submission], course: Path, settings: CourseSetting
     return results
 
 
+def _die_with_grader(grader: int) -> None:
+    """In a worker: die when the grader dies (kill -9 included), so that no worker outlives a run."""
+    try:
+        from .namespaces import die_with_parent
+
+        die_with_parent()
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown is all there is
+        return
+    if os.getppid() != grader:  # the grader died before the signal was armed
+        os._exit(1)
+
+
 def _start_method() -> str:
     """fork where it exists: workers inherit the imported nbgrader stack (spawn re-imports it, ~3 s
     a worker). The forked workers touch nothing the parent's threads (a progress bar) hold."""
@@ -231,7 +266,7 @@ def _safe_grade(course, settings, aid, name, submission, feedback: bool = True) 
         return _grade_in_worker(course, settings, aid, name, submission, feedback)
     except Exception as error:  # nbgrader raises many kinds; the other students still get graded
         return StudentGrade(submission.student, "error", flags=list(submission.flags),
-                            note=f"grading failed: {type(error).__name__}: {error}")
+                            note=f"grading failed: {type(error).__name__}: {error}", sandboxed=settings.sandbox)
 
 
 def default_jobs() -> int:
@@ -247,7 +282,7 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
         module: the module whose release the submissions answer.
         submissions_dir: one folder per student.
         out_dir: the nbgrader course folder; created if missing, reused (regraded) if present.
-        settings: limits of the grading kernel; the course defaults if None.
+        settings: limits of the grading kernel and whether to sandbox it; the course defaults if None.
         jobs: students graded at once (one kernel each); `default_jobs()` if None.
         on_start: called with the number of students before grading starts (progress bars).
         on_student: called with each `StudentGrade` as soon as it exists.
@@ -257,25 +292,29 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
     Returns:
         A dict with the module, the grades (one per student folder, sorted), the paths written, timings.
     """
+    from .student_course import course_package
+
     settings = settings or CourseSettings()
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise TitoError(f"--jobs must be at least 1, got {jobs}", 2)
-    course = Path(out_dir).resolve()
     submissions_dir = Path(submissions_dir)
     inputs = submissions_dir.resolve()
+    course = Path(out_dir).resolve()
     if inputs in (course, *course.parents) or course in inputs.parents:
         # nbgrader's folders would be read as students, or its clean-up would delete the originals.
         raise TitoError(f"--out {out_dir} and the submissions folder {submissions_dir} must not be inside "
                         "one another; choose an output folder elsewhere", 2)
     aid, name = assignment_id(module), notebook_name(module)
     student_folders(submissions_dir, name)  # fail fast, before the release is built
+    course = check_output_folder(out_dir).resolve()
+    course.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with grading_environment(module.root, settings, warm_kernels=True) as kernels:
+    with grading_environment(module.root, settings, warm_kernels=True, course_package=True) as kernels:
         import nbformat  # local: importing the notebook stack costs ~1 s that other commands skip
 
-        course.mkdir(parents=True, exist_ok=True)
         released_path = generate_assignment(module, course, settings)
+        stubbed = course_package(module, kernels.package_dir)  # what the kernels import: no solutions
         released = nbformat.read(released_path, as_version=4)
         submissions = collect_submissions(submissions_dir, name, module.key, released)
         max_score = describe_release(released)["max_score"]
@@ -284,7 +323,8 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
         grades: dict[str, StudentGrade] = {}
         for submission in submissions:
             if not submission.gradable:
-                grades[submission.student] = StudentGrade(submission.student, "skipped", note=submission.skip_reason)
+                grades[submission.student] = StudentGrade(submission.student, "skipped", note=submission.skip_reason,
+                                                          sandboxed=settings.sandbox)
                 on_student(grades[submission.student])
         gradable = [s for s in submissions if s.gradable]
         grades.update(_grade_all(gradable, course, settings, aid, name, jobs, on_student, feedback))
@@ -292,18 +332,63 @@ def grade_module(module: Module, submissions_dir: Path, out_dir: Path, settings:
     for grade in ordered:
         if grade.max_score is None:
             grade.max_score = max_score
-    csv_path = course / "grades.csv"
-    write_text_atomic(csv_path, grades_csv_text(ordered))
+    write_json_atomic(course / RECORD, {"module": module.key, "sandboxed": settings.sandbox,
+                                        "students": {grade.student: grade.record() for grade in ordered}})
+    csv_path = write_grades_csv(course, aid)
     seconds = time.perf_counter() - start
+    kernels_how = ("forked from a warm process" if warm else "fresh processes") + (
+        ", each in its own sandbox" if settings.sandbox else " WITHOUT a sandbox")
+    zygote = kernels.zygote
+    sandbox_cpu = zygote.cpu_seconds if settings.sandbox and zygote is not None else None
     return {"module": module.key, "course": str(course), "grades_csv": str(csv_path),
             "gradebook": f"sqlite:///{course / 'gradebook.db'}", "jobs": jobs, "seconds": round(seconds, 2),
-            "kernels": "forked from a warm process" if warm else "fresh processes", "feedback": feedback,
-            "graded": len(gradable), "grades": [asdict(grade) for grade in ordered]}
+            "kernels": kernels_how, "sandboxed": settings.sandbox, "stubbed_modules": stubbed,
+            "sandbox_cpu_seconds": sandbox_cpu,
+            "feedback": feedback, "graded": len(gradable), "grades": [asdict(grade) for grade in ordered]}
+
+
+def write_grades_csv(course: Path, aid: str) -> Path:
+    """Rewrite `course/grades.csv` from the gradebook (scores) and the grading record (status, flags).
+
+    Students of the record come first, in its order; a student the gradebook holds from an earlier run
+    but the last run did not see is listed too, with a note.
+    """
+    import json
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    record_path = course / RECORD
+    record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {"students": {}}
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Gradebook(db_url) as gradebook:
+            try:
+                assignment_max = float(gradebook.find_assignment(aid).max_score)
+                in_gradebook = [sub.student.id for sub in gradebook.find_assignment(aid).submissions]
+            except MissingEntry:
+                assignment_max, in_gradebook = None, []
+    students = list(record["students"]) + sorted(set(in_gradebook) - set(record["students"]))
+    for student in students:
+        kept = record["students"].get(student, {"status": "graded", "flags": [], "sandboxed": record.get("sandboxed", True),
+                                                "note": "not in the latest `tito grade` run"})
+        grade = StudentGrade(student, kept["status"], flags=list(kept.get("flags", [])), note=kept.get("note", ""),
+                             sandboxed=kept.get("sandboxed", True), max_score=kept.get("max_score", assignment_max))
+        if kept["status"] != "skipped" and student in in_gradebook:
+            _fill_scores(grade, db_url, aid)
+        if not grade.sandboxed and NO_SANDBOX_NOTE not in grade.note:
+            grade.note = "; ".join(filter(None, [grade.note, NO_SANDBOX_NOTE]))
+        rows.append(grade)
+    path = course / "grades.csv"
+    write_text_atomic(path, grades_csv_text(rows))
+    return path
 
 
 def _feedback_in_worker(course: Path, settings: CourseSettings, aid: str, name: str, student: str) -> dict:
     try:
-        path, note = write_feedback(_worker_api(course, settings), course, aid, name, student)
+        path, note = write_feedback(_worker_api(course, settings, aid, name), course, aid, name, student)
     except Exception as error:  # nbgrader raises many kinds; the other students still get their pages
         path, note = None, f"no feedback: {type(error).__name__}: {error}"
     return {"student": student, "feedback": path, "note": note}
@@ -311,10 +396,10 @@ def _feedback_in_worker(course: Path, settings: CourseSettings, aid: str, name: 
 
 def feedback_module(module: Module, out_dir: Path, settings: CourseSettings | None = None, jobs: int | None = None,
                     on_start=lambda total: None, on_student=lambda row: None) -> dict:
-    """(Re)write the feedback page of every student autograded in the course folder `out_dir`.
+    """(Re)write the feedback page of every student autograded in the course folder `out_dir`, and grades.csv.
 
-    The pages show the gradebook's current scores, manual grades included: run this after grading the
-    written answers (nbgrader's formgrader), or after `tito grade --no-feedback`.
+    The pages and grades.csv show the gradebook's current scores, manual grades included: run this
+    after grading the written answers (nbgrader's formgrader), or after `tito grade --no-feedback`.
 
     Returns:
         A dict with the module, one row per student (`student`, `feedback` path or None, `note`), timings.
@@ -340,11 +425,13 @@ def feedback_module(module: Module, out_dir: Path, settings: CourseSettings | No
                 on_student(rows[-1])
         else:
             context = multiprocessing.get_context(_start_method())
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_die_with_grader,
+                                     initargs=(os.getpid(),)) as pool:
                 futures = [pool.submit(_feedback_in_worker, course, settings, aid, name, s) for s in students]
                 for future in as_completed(futures):
                     rows.append(future.result())
                     on_student(rows[-1])
     rows.sort(key=lambda row: row["student"])
-    return {"module": module.key, "course": str(course), "jobs": jobs, "rows": rows,
+    csv_path = write_grades_csv(course, aid)
+    return {"module": module.key, "course": str(course), "jobs": jobs, "rows": rows, "grades_csv": str(csv_path),
             "seconds": round(time.perf_counter() - start, 2)}

@@ -1,8 +1,10 @@
-"""`tito release N`: the student notebook of a module, through nbgrader's generate_assignment.
+"""`tito release N`: the student course of a module, its notebook made by nbgrader's generate_assignment.
 
 The module source becomes a notebook (deterministic cell ids), goes into `source/<module_key>/` of a
 scratch nbgrader course, and nbgrader writes `release/<module_key>/` with every solution region replaced
-by the course stub and hidden tests removed. Only the released notebook leaves the scratch folder.
+by the course stub and hidden tests removed. Only the released notebook leaves the scratch folder,
+inside the student course (`tito.student_course`): the notebook plus a `tinytorch` package in which
+this module and the later ones are release stubs.
 """
 from __future__ import annotations
 
@@ -85,16 +87,41 @@ def describe_release(notebook) -> dict:
             "max_score": sum(float(test["points"]) for test in tests)}
 
 
-def release_module(module: Module, out_dir: Path, settings: CourseSettings | None = None) -> dict:
-    """Write `out_dir/<module_key>/<name>_dev.ipynb`, the student release; return what it holds."""
+def check_output_folder(out_dir: Path, option: str = "--out") -> Path:
+    """`out_dir` if it is a folder that can be written, or can be created as one; else a TitoError naming
+    it and the fix. Nothing is created (a refused release must leave no folder behind)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TitoError(f"{option} {out_dir} is a file, not a folder; name a folder (it is created if missing)", 2)
+    existing = next(folder for folder in (out_dir, *out_dir.absolute().parents) if folder.exists())
+    if not existing.is_dir():
+        raise TitoError(f"{option} {out_dir} is inside the file {existing}; name a folder", 2)
+    try:
+        with tempfile.TemporaryDirectory(dir=existing, prefix=".tito-write-check-"):
+            pass
+    except OSError as error:
+        raise TitoError(f"{option} {out_dir} cannot be written ({error.strerror or error} in {existing}); name a "
+                        "folder you can write", 2) from error
+    return out_dir
+
+
+def release_module(module: Module, out_dir: Path, settings: CourseSettings | None = None,
+                   student_course: bool = True) -> dict:
+    """Write the student course `out_dir/<module_key>/` (see `tito.student_course`), or with
+    `student_course=False` only its notebook `out_dir/<module_key>/<name>_dev.ipynb`; return what it holds."""
     import nbformat
 
+    from .student_course import write_student_course
+
     settings = settings or CourseSettings()
-    target = Path(out_dir) / module.key / notebook_name(module)
+    folder = check_output_folder(out_dir) / module.key
     with tempfile.TemporaryDirectory(prefix="tito-release-") as course, \
             grading_environment(module.root, settings):
         released = generate_assignment(module, Path(course), settings)
         text = released.read_text(encoding="utf-8")
-    write_text_atomic(target, text)
-    summary = describe_release(nbformat.reads(text, as_version=4))
-    return {"module": module.key, "notebook": str(target), **summary}
+    report = {"module": module.key, "notebook": str(folder / notebook_name(module))}
+    if student_course:
+        report.update(write_student_course(module, text, folder))
+    else:
+        write_text_atomic(folder / notebook_name(module), text)
+    return {**report, **describe_release(nbformat.reads(text, as_version=4))}

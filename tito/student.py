@@ -1,7 +1,8 @@
 """A student's own notebook: run it top to bottom, then export *its* code into `tinytorch/`.
 
-Used by `tito module complete N --notebook PATH`. The notebook runs in the grading kernel (memory cap,
-per-cell timeout) in its own folder, on a copy in memory: the file on disk is not modified.
+Used by `tito module complete N --notebook PATH`. The notebook runs in the grading kernel with the
+grader's executor (memory cap, per-cell timeout, tests run as written) in its own folder, on a copy
+in memory: the file on disk is not modified.
 """
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import KERNEL_NAME, CourseSettings, grading_environment
+from .course import CourseSettings
 from .project import Module, TitoError
-from .validation import read_notebook_or_raise
+from .validation import read_notebook_or_raise, run_with_grader
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_TEST_FRAME = re.compile(r"in (test\w*)\(")
+_TEST_FRAME = re.compile(r"\bin (test\w*)")
 _DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(\S+)", re.MULTILINE)
 
 
@@ -66,27 +67,22 @@ def _first_error(notebook) -> tuple[int, dict] | None:
 
 
 def run_notebook(path: Path, project_root: Path, settings: CourseSettings | None = None) -> NotebookRun:
-    """Execute the notebook in its folder, stopping at the first failing cell."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, DeadKernelError
+    """Execute the notebook in its folder as the grader does, stopping at the first failing cell."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    settings = settings or CourseSettings()
+    settings = settings or CourseSettings(sandbox=False)
     path = Path(path).resolve()
     notebook = read_notebook_or_raise(path)
     start = time.perf_counter()
-    client = NotebookClient(
-        notebook, timeout=settings.cell_timeout, kernel_name=KERNEL_NAME, allow_errors=False,
-        interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent)}},
-        error_on_timeout={"ename": "CellTimeoutError", "evalue": f"the cell ran longer than "
-                          f"{settings.cell_timeout} s (an infinite loop?)", "traceback": []})
     crash = None
-    with grading_environment(project_root, settings):
-        try:
-            client.execute()
-        except CellExecutionError:
-            pass  # the failing cell holds the error output
-        except DeadKernelError:
-            crash = "the kernel died (os._exit, a crash, or the memory limit)"
+    try:
+        run_with_grader(notebook, path.parent, project_root, settings, allow_errors=False)
+    except CellExecutionError:
+        pass  # the failing cell holds the error output
+    except CellTimeoutError:
+        crash = "a cell did not stop when interrupted (an infinite loop that ignores interrupts?)"
+    except DeadKernelError:
+        crash = "the kernel died (os._exit, a crash, or the memory limit)"
     seconds = time.perf_counter() - start
     failure = _first_error(notebook)
     if failure is None and crash is None:

@@ -126,8 +126,10 @@ def check_submission(student_dir: Path, notebook_name: str, module_key: str, rel
         submission.skip_reason = (f"{notebook_name} is not a notebook of module {module_key}: none of its "
                                   f"cells ({', '.join(sorted(expected)[:4])}, ...) are in it")
         return submission
+    from .scan import scan_notebook
+
     submission.notebook = path
-    submission.flags = integrity_flags(notebook, released)
+    submission.flags = integrity_flags(notebook, released) + scan_notebook(notebook, released)
     return submission
 
 

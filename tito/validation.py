@@ -1,35 +1,23 @@
-"""`tito validate NOTEBOOK`: run a student's notebook in the grading kernel, name the failing tests.
+"""`tito validate NOTEBOOK`: run a student's notebook as the grader does, and say what is wrong.
 
-nbgrader's `Validator` decides (its command's exit code does not: it is 0 when tests fail). Its
-results carry cell sources only; we map them back to grade ids and points.
+The notebook runs in the grading kernel with the grader's executor (`tito.executor`: graded tests run
+as written, only errors fail them). The report names, for each failing graded test, the line of the
+test that failed and the error's message; for each of the student's own cells that did not run (a
+syntax error, say), the cell, because the tests after it then fail for that reason; locked cells the
+student changed; written answers still empty. A notebook that is not one of this course's modules is
+an error, not a pass.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from .course import CourseSettings, grading_environment, nbgrader_config
-from .project import TitoError
+from .course import KERNEL_NAME, TEXT_STUB, CourseSettings, grading_environment
+from .project import Module, TitoError, discover_modules
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _graded_cells(notebook) -> dict[str, list[dict]]:
-    """Graded and locked cells by source, in notebook order. Sources repeat (every unanswered
-    question reads "YOUR ANSWER HERE"), so each source keeps the list of its cells."""
-    cells: dict[str, list[dict]] = {}
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") or meta.get("locked"):
-            cells.setdefault(cell.source.strip(), []).append({
-                "grade_id": meta.get("grade_id", "?"), "points": float(meta.get("points", 0) or 0),
-                "graded": bool(meta.get("grade"))})
-    return cells
-
-
-def _last_error_line(raw: str) -> str:
-    lines = [line for line in _ANSI.sub("", raw or "").strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "the cell failed without an error message"
+_FRAME = re.compile(r'File "<(?P<label>[^>]+)>", line (?P<line>\d+)')
+_LINE = re.compile(r"line (\d+)")
 
 
 def read_notebook_or_raise(path: Path):
@@ -45,31 +33,111 @@ def read_notebook_or_raise(path: Path):
                         "open it in Jupyter and save it again, or restore it from the release", 1) from error
 
 
-def validate_notebook(path: Path, project_root: Path, settings: CourseSettings | None = None) -> dict:
-    """Run `path` top to bottom in the grading kernel; report failing graded cells and edited locked ones."""
-    from nbgrader.validator import Validator
+def _meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
 
-    settings = settings or CourseSettings()
+
+def _graded_ids(cells) -> set[str]:
+    return {_meta(c)["grade_id"] for c in cells if _meta(c).get("grade") and _meta(c).get("grade_id")}
+
+
+def module_of_notebook(path: Path, notebook, root: Path) -> Module:
+    """The course module `notebook` answers, or a TitoError saying why it is none of them."""
+    import jupytext
+
+    from .student import default_exp_of
+
+    modules = discover_modules(root)
+    exported = default_exp_of(notebook.cells)
+    graded = _graded_ids(notebook.cells)
+    if not graded:
+        raise TitoError(f"{path} has no graded test cells (no nbgrader metadata with \"grade\": true): validate "
+                        "the notebook your instructor released, e.g. benchmarking_dev.ipynb", 1)
+    by_name = {f"{m.name}_dev": m for m in modules}
+    candidates = [by_name[path.stem]] if path.stem in by_name else modules
+    for module in candidates:
+        if not module.source.is_file():
+            continue
+        source_cells = jupytext.read(module.source, fmt="py:percent").cells
+        if default_exp_of(source_cells) == exported and graded & _graded_ids(source_cells):
+            return module
+    named = f"module {by_name[path.stem].key}" if path.stem in by_name else "any module of this course"
+    raise TitoError(f"{path} is not a notebook of {named}: it exports `{exported}` and its graded cells "
+                    f"({', '.join(sorted(graded)[:3])}, ...) belong to another module; validate the notebook of "
+                    "the module you are working on", 1)
+
+
+def run_with_grader(notebook, folder: Path, project_root: Path, settings: CourseSettings, allow_errors: bool = True):
+    """Execute `notebook` in place with the grader's executor, in the grading kernel; return its RunReport."""
+    from .executor import GradingExecute
+
+    with grading_environment(project_root, settings):
+        executor = GradingExecute(timeout=settings.cell_timeout, kernel_name=KERNEL_NAME, allow_errors=allow_errors,
+                                  interrupt_on_timeout=True, notebook_timeout=settings.notebook_timeout,
+                                  output_limit=settings.output_limit_bytes,
+                                  error_on_timeout={"ename": "CellTimeoutError", "evalue": f"the cell ran longer "
+                                                    f"than {settings.cell_timeout} s (an infinite loop?)",
+                                                    "traceback": ["CellTimeoutError: the cell ran too long"]})
+        executor.preprocess(notebook, {"metadata": {"path": str(folder)}})
+    return executor.report
+
+
+def _error_output(cell) -> dict | None:
+    return next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+
+
+def describe_failure(output: dict, label: str) -> dict:
+    """The failing line of a test (its number and source) and the error's message, from its traceback."""
+    trace = _ANSI.sub("", "\n".join(output.get("traceback", [])))
+    line, source = None, None
+    lines = trace.splitlines()
+    for index, text in enumerate(lines):
+        match = _FRAME.search(text)
+        if match and match["label"] == label:
+            line = int(match["line"])
+            following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            source = following if following and not following.startswith("File ") else None
+    message = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".rstrip(": ")
+    if output.get("ename") == "AssertionError" and not output.get("evalue"):
+        message = "AssertionError (the assert has no message)"
+    return {"line": line, "source": source, "message": message}
+
+
+def validate_notebook(path: Path, project_root: Path, settings: CourseSettings | None = None) -> dict:
+    """Run `path` top to bottom as the grader would; report what fails and why (see the module docstring)."""
+    from nbgrader.utils import compute_checksum
+
+    settings = settings or CourseSettings(sandbox=False)
     path = Path(path).resolve()
     notebook = read_notebook_or_raise(path)
-    cells = _graded_cells(notebook)
-    with grading_environment(project_root, settings):
-        validator = Validator(config=nbgrader_config(path.parent, settings))
-        validator.log.setLevel("ERROR")
-        results = validator.validate(str(path))
-    if results.get("type_changed"):
-        changed_types = ", ".join(f"{c['old_type']} -> {c['new_type']}" for c in results["type_changed"])
-        raise TitoError(f"{path}: graded cells changed type ({changed_types}); change them back", 1)
-
-    def claim_in_order(reports: list[dict]) -> list[dict]:
-        # The validator reports cells in notebook order: the k-th report of a source is its k-th cell.
-        unclaimed = {source: list(infos) for source, infos in cells.items()}
-        unknown = {"grade_id": "?", "points": 0.0, "graded": True}
-        return [(unclaimed.get(r["source"].strip()) or [unknown]).pop(0) for r in reports]
-
-    failed = [{**info, "error": _last_error_line(report.get("raw_error", ""))}
-              for info, report in zip(claim_in_order(results.get("failed", [])), results.get("failed", []))]
-    changed = claim_in_order(results.get("changed", []))
-    graded = sum(1 for infos in cells.values() for cell in infos if cell["graded"])
-    return {"notebook": str(path), "passed": not failed and not changed, "graded_cells": graded,
-            "failed": failed, "changed": changed}
+    module = module_of_notebook(path, notebook, project_root)
+    changed = []
+    for cell in notebook.cells:
+        meta = _meta(cell)
+        if meta.get("locked") and meta.get("checksum") and compute_checksum(cell) != meta["checksum"]:
+            changed.append({"grade_id": meta.get("grade_id", "?"), "points": float(meta.get("points", 0) or 0)})
+    report = run_with_grader(notebook, path.parent, project_root, settings)
+    failed, broken, unanswered, graded = [], [], [], 0
+    for index, cell in enumerate(notebook.cells):
+        meta = _meta(cell)
+        label = meta.get("grade_id") or f"cell {index + 1}"
+        if meta.get("grade") and meta.get("solution") and cell.cell_type == "markdown":
+            if cell.source.strip() in ("", TEXT_STUB):
+                unanswered.append({"grade_id": label, "points": float(meta.get("points", 0) or 0)})
+            continue
+        error = _error_output(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            graded += 1
+            if error is not None:
+                failed.append({"grade_id": label, "cell": index + 1, "points": float(meta.get("points", 0) or 0),
+                               **describe_failure(error, label)})
+        elif cell.cell_type == "code" and error is not None and (
+                meta.get("solution") or error.get("ename") in ("SyntaxError", "IndentationError")):
+            where = _LINE.findall(_ANSI.sub("", "\n".join(error.get("traceback", []))))
+            broken.append({"grade_id": label, "cell": index + 1,
+                           "message": f"{error.get('ename')}: {error.get('evalue', '')}".rstrip(": "),
+                           "line": int(where[-1]) if where else None})
+    return {"notebook": str(path), "module": module.key, "passed": not failed and not changed, "graded_cells": graded,
+            "failed": failed, "changed": changed, "broken_cells": broken, "unanswered": unanswered,
+            "flags": report.flags}

@@ -1,4 +1,8 @@
-"""Grading kernels forked from the zygote: isolated, limited, guarded and cleaned up like fresh ones."""
+"""Grading kernels forked from the zygote: isolated, limited, guarded and cleaned up like fresh ones.
+
+Most of these run the zygote without the sandbox (`--no-sandbox`), where the kernels are plain
+processes this test can signal; what the sandbox adds is in test_sandbox.py.
+"""
 from __future__ import annotations
 
 import json
@@ -13,9 +17,10 @@ from jupyter_client.manager import start_new_kernel
 
 from tito import kernel_zygote
 from tito.course import KERNEL_NAME, CourseSettings, grading_environment
+from tito.project import TitoError
 
 REPO = Path(__file__).resolve().parents[2]
-SETTINGS = CourseSettings(cell_timeout=10, memory_limit_bytes=1024**3)
+SETTINGS = CourseSettings(cell_timeout=10, memory_limit_bytes=1536 * 2**20, sandbox=False)
 
 
 def run(client, code: str) -> str:
@@ -68,6 +73,7 @@ def test_a_forked_kernel_is_its_own_sandboxed_process_with_the_libraries_loaded(
         assert facts["cwd"] == facts["path0"] == facts["tmp"] == str(folder)
         assert facts["preloaded"] and facts["backend"] == "Agg"
         assert facts["limit"] == SETTINGS.memory_limit_bytes
+        assert run(kc, "import os; print(sorted(k for k in os.environ if k.startswith('TITO')))") == "[]"
         assert "PermissionError" in run(kc, f"open({str(tmp_path / 'outside.txt')!r}, 'w')")
         assert not (tmp_path / "outside.txt").exists()
         assert run(kc, "open('inside.txt', 'w').write('ok'); print(open('inside.txt').read())") == "ok"
@@ -115,10 +121,32 @@ def test_exit_codes_come_back_over_the_socket(warm, tmp_path):
     km.cleanup_resources()
 
 
+def test_a_request_cannot_change_the_limits_of_its_kernel(warm, tmp_path):
+    """Attack 1 of issue 13 at its root: whatever a request says, the kernel gets the zygote's limits."""
+    connection_file, info = write_connection_file(str(tmp_path / "kernel.json"))
+    process = kernel_zygote.ZygoteKernelProcess(warm, {
+        "cwd": str(tmp_path), "env": dict(os.environ), "connection_file": connection_file,
+        "argv": ["python", "-m", "tito.grading_kernel", "--allow-subprocesses", "--memory-limit", str(2**40)]})
+    from jupyter_client import BlockingKernelClient
+
+    client = BlockingKernelClient(connection_file=connection_file)
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=30)
+        assert "PermissionError" in run(client, "import subprocess; subprocess.run(['true'])")
+        assert run(client, "import resource; print(resource.getrlimit(resource.RLIMIT_AS)[0])") == str(
+            SETTINGS.memory_limit_bytes)
+    finally:
+        client.stop_channels()
+        process.kill()
+        process.wait(timeout=10)
+
+
 def test_a_kernel_whose_requester_left_is_killed(warm, tmp_path):
     connection_file, _ = write_connection_file(str(tmp_path / "kernel.json"))
-    argv = [os.sys.executable, "-m", "tito.grading_kernel", "--memory-limit", str(2**30), "-f", connection_file]
-    process = kernel_zygote.ZygoteKernelProcess(warm, argv, dict(os.environ), str(tmp_path))
+    process = kernel_zygote.ZygoteKernelProcess(warm, {"cwd": str(tmp_path), "env": dict(os.environ),
+                                                       "connection_file": connection_file})
     with pytest.raises(TimeoutError, match="still running"):
         process.wait(timeout=0.3)
     assert process.poll() is None
@@ -151,14 +179,27 @@ def test_a_zygote_that_cannot_start_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # a tito that fails on import shadows the real one
     (tmp_path / "tito").mkdir()
     (tmp_path / "tito" / "__init__.py").write_text("raise ImportError('broken tito')\n")
-    with kernel_zygote.running_zygote(tmp_path, {"PYTHONPATH": str(tmp_path)}) as zygote:
+    with kernel_zygote.running_zygote(tmp_path, {"PYTHONPATH": str(tmp_path)}, SETTINGS.kernel_limits()) as zygote:
         with pytest.raises(RuntimeError, match="exited with code 1"):
             zygote.wait_ready()
 
 
+def test_a_sandboxed_zygote_that_cannot_start_stops_grading_instead_of_falling_back(tmp_path, monkeypatch):
+    def never_ready(self):
+        raise RuntimeError("the grading-kernel zygote exited with code 3 before it was ready")
+
+    monkeypatch.delenv(kernel_zygote.ZYGOTE_ENV, raising=False)
+    monkeypatch.setattr(kernel_zygote.Zygote, "wait_ready", never_ready)
+    with grading_environment(REPO, CourseSettings(memory_limit_bytes=1536 * 2**20), warm_kernels=True,
+                             course_package=True) as kernels:
+        with pytest.raises(TitoError, match="sandbox could not start.*--no-sandbox"):
+            kernels.ready()
+        assert kernel_zygote.ZYGOTE_ENV not in os.environ
+
+
 
 def test_a_zygote_that_fails_to_start_leaves_grading_to_fresh_kernels(tmp_path, monkeypatch, capsys):
-    def cannot_start(folder, env):
+    def cannot_start(folder, env, limits, sandbox=None):
         raise OSError("too many open files")
 
     def never_ready(self):

@@ -46,7 +46,7 @@ def test_validate_names_the_failing_graded_test(released, tmp_path, capsys):
     assert main(["validate", str(path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert [(c["grade_id"], c["points"]) for c in report["failed"]] == [("tensor-class-tests", 5.0)]
-    assert report["failed"][0]["error"].startswith("NotImplementedError")
+    assert report["failed"][0]["message"].startswith("NotImplementedError")
 
 
 def test_validate_reports_an_edited_locked_cell(released, tmp_path, capsys):

@@ -43,8 +43,12 @@ def test_student_ids(name, ok):
 def test_settings_refuse_limits_that_cannot_work():
     with pytest.raises(TitoError, match="cell_timeout"):
         CourseSettings(cell_timeout=0)
-    with pytest.raises(TitoError, match="memory_limit_bytes"):
+    with pytest.raises(TitoError, match="--memory-limit-mb 0 is below the 512 MiB"):
         CourseSettings(memory_limit_bytes=1024)
+    with pytest.raises(TitoError, match="--notebook-timeout"):
+        CourseSettings(notebook_timeout=0)
+    with pytest.raises(TitoError, match="--max-processes"):
+        CourseSettings(max_processes=4)
 
 
 def test_write_guard_allows_the_folder_only(tmp_path):
@@ -62,6 +66,8 @@ def test_write_guard_allows_the_folder_only(tmp_path):
     guard("open", (str(outside / "x"), "r", os.O_RDONLY))  # reading is fine
     with pytest.raises(PermissionError):
         guard("os.rename", (str(inside / "a"), str(outside / "b"), None, None))
+    with pytest.raises(PermissionError):  # a hard link inside to a file outside: the source counts too
+        guard("os.link", (str(outside / "source.py"), str(inside / "link.py"), None, None, True))
     with pytest.raises(PermissionError, match="starting programs"):
         guard("subprocess.Popen", ("ls", ["ls"], None, None))
     WriteGuard([str(inside)], allow_subprocesses=True)("subprocess.Popen", ("ls", ["ls"], None, None))
@@ -73,10 +79,23 @@ def test_write_modes():
     assert _is_write_open(None, os.O_WRONLY | os.O_CREAT) and not _is_write_open(None, os.O_RDONLY)
 
 
-def test_kernelspec_runs_the_sandbox_with_the_project_importable(tmp_path):
+def test_kernelspec_runs_the_grading_kernel_with_the_package_importable(tmp_path):
     spec = write_kernelspec(tmp_path, tmp_path / "project", CourseSettings(memory_limit_bytes=2**30))
     text = (spec / "kernel.json").read_text()
     assert "tito.grading_kernel" in text and str(2**30) in text and str(tmp_path / "project") in text
+    assert '"interrupt_mode": "message"' in text  # a sandboxed kernel is in its own PID namespace
+
+
+def test_the_sandbox_keeps_the_variables_timings_record(monkeypatch):
+    from tinytorch.benchmarking.benchmark import _TIMING_ENV_PREFIXES
+
+    from tito.course import _PASSED_THROUGH, sandbox_env
+
+    assert set(_PASSED_THROUGH) == set(_TIMING_ENV_PREFIXES)
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("SECRET_TOKEN", "x")
+    env = sandbox_env()
+    assert env["OPENBLAS_CORETYPE"] == "Haswell" and "SECRET_TOKEN" not in env
 
 
 def test_atomic_writes_get_the_usual_file_mode(tmp_path):
@@ -177,23 +196,22 @@ def test_an_answer_awaiting_manual_grading_is_not_a_failed_test(tmp_path):
     assert needs_manual is True
 
 
-def test_validate_names_each_unanswered_question_even_with_identical_sources(tmp_path, monkeypatch):
+def test_validate_names_each_unanswered_question_even_with_identical_sources(checks_project, checks_release,
+                                                                             tmp_path, monkeypatch):
+    import copy
+
     import nbformat
-    from nbgrader.validator import Validator
 
     from tito.validation import validate_notebook
 
-    def question(grade_id):
-        cell = nbformat.v4.new_markdown_cell("YOUR ANSWER HERE")
-        cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": False, "points": 2,
-                                     "schema_version": 3, "solution": True, "task": False}
-        return cell
+    from .conftest import cell_of, solve_checks
 
-    notebook = nbformat.v4.new_notebook(cells=[question("q1"), question("q2")])
-    path = tmp_path / "answers.ipynb"
+    notebook = solve_checks(copy.deepcopy(checks_release))
+    second = copy.deepcopy(cell_of(notebook, "checks-q1-answer"))
+    second.metadata.nbgrader["grade_id"], second["id"] = "checks-q2-answer", "second-answer"
+    notebook.cells.append(second)
+    path = tmp_path / "checks_dev.ipynb"
     nbformat.write(notebook, path)
-    unanswered = {"source": "YOUR ANSWER HERE", "error": "You did not provide a response."}
-    monkeypatch.setattr(Validator, "validate", lambda self, filename: {"failed": [unanswered, unanswered]})
-    report = validate_notebook(path, Path(__file__).resolve().parents[2])
-    assert [f["grade_id"] for f in report["failed"]] == ["q1", "q2"]
-    assert report["graded_cells"] == 2 and report["passed"] is False
+    report = validate_notebook(path, checks_project)
+    assert [a["grade_id"] for a in report["unanswered"]] == ["checks-q1-answer", "checks-q2-answer"]
+    assert report["passed"] is True  # written answers are graded by hand: listed, not failed

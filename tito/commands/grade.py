@@ -24,6 +24,16 @@ def register(subparsers) -> None:
                         help="seconds a cell may run before it is interrupted (default: %(default)s)")
     parser.add_argument("--memory-limit-mb", type=int, default=CourseSettings.memory_limit_bytes // 2**20,
                         help="memory cap of each grading kernel in MiB (default: %(default)s)")
+    parser.add_argument("--notebook-timeout", type=int, default=CourseSettings.notebook_timeout,
+                        help="seconds a whole notebook may run; later cells fail (default: %(default)s)")
+    parser.add_argument("--output-limit-kb", type=int, default=CourseSettings.output_limit_bytes // 1024,
+                        help="output kept per cell, in KiB of text (default: %(default)s)")
+    parser.add_argument("--scratch-limit-mb", type=int, default=CourseSettings.scratch_limit_bytes // 2**20,
+                        help="size of a kernel's only writable folder, in MiB (default: %(default)s)")
+    parser.add_argument("--max-processes", type=int, default=CourseSettings.max_processes,
+                        help="processes and threads a kernel may run at once (default: %(default)s)")
+    parser.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                        help="grade without the OS sandbox (trusted submissions only; grades.csv says so)")
     parser.add_argument("--no-feedback", dest="feedback", action="store_false",
                         help="autograde only; write the pages later with `tito feedback` (e.g. after manual grading)")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
@@ -32,7 +42,13 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     module = resolve_module(find_root(), args.module)
-    settings = CourseSettings(cell_timeout=args.cell_timeout, memory_limit_bytes=args.memory_limit_mb * 2**20)
+    settings = CourseSettings(cell_timeout=args.cell_timeout, memory_limit_bytes=args.memory_limit_mb * 2**20,
+                              notebook_timeout=args.notebook_timeout, output_limit_bytes=args.output_limit_kb * 1024,
+                              scratch_limit_bytes=args.scratch_limit_mb * 2**20, max_processes=args.max_processes,
+                              sandbox=args.sandbox)
+    if not settings.sandbox:
+        err.print("tito grade: --no-sandbox: notebooks run with the rights of this user; grade only "
+                  "submissions you trust", markup=False)
     progress = Progress(TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=err, disable=args.json, transient=False)
     task = progress.add_task(module.key, total=None)

@@ -1,4 +1,5 @@
-"""`tito release N --out DIR`: the student notebook of module N, solutions replaced by the course stub."""
+"""`tito release N --out DIR`: the student course of module N (its notebook with solutions replaced by the
+course stub, and a tinytorch package in which this module and the later ones are stubs)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,10 +12,10 @@ from ..release import release_module
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("release", help="write the student release of a module (nbgrader)")
+    parser = subparsers.add_parser("release", help="write the student course of a module (nbgrader release)")
     parser.add_argument("module", help="19, 19_benchmarking or benchmarking")
     parser.add_argument("--out", required=True, type=Path,
-                        help="folder to write <module_key>/<name>_dev.ipynb into")
+                        help="folder to write the course <module_key>/ into (its <name>_dev.ipynb, tinytorch/, ...)")
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     parser.set_defaults(run=run)
 
@@ -25,7 +26,8 @@ def run(args) -> int:
     if args.json:
         print_json(report)
         return 0
-    out.print(f"{module.key}: student release written to {report['notebook']}", markup=False)
+    out.print(f"{module.key}: student course written to {report['course']} (notebook {report['notebook']}; "
+              f"its tinytorch has the release stubs of {', '.join(report['stubbed_modules'])})", markup=False)
     table = Table("cell", "kind", "points")
     for exercise in report["exercises"]:
         table.add_row(exercise["grade_id"], f"exercise ({exercise['cell_type']})", "")

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("system", help="check the machine")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     doctor = actions.add_parser("doctor", help="Python, packages, data, speech synthesiser, Jupyter kernel, "
-                                               "nbgrader's alembic, BLAS/OpenMP settings")
+                                               "grading sandbox, nbgrader's alembic, BLAS/OpenMP settings")
     doctor.add_argument("--json", action="store_true", help="print JSON for machines")
     doctor.set_defaults(run=run_doctor)
 
@@ -64,7 +64,7 @@ def diagnose() -> list[dict]:
     checks = [_check("python", ok_python, sys.version.split()[0], "use Python 3.11 or newer")]
     checks += _requirement_checks()
     checks += [_shipped_files_check(), _speech_check(), _cache_check(), _kernel_check(), _warm_kernel_check(),
-               _alembic_check(), _timing_env_check()]
+               _sandbox_check(), _alembic_check(), _timing_env_check()]
     return checks
 
 
@@ -124,6 +124,18 @@ def _warm_kernel_check() -> dict:
     return _check("warm grading kernels (tito grade)", found,
                   kernel_zygote.PROVISIONER_NAME if found else "provisioner not registered",
                   f"{INSTALL}: registers it; without it grading is slower, not different")
+
+
+def _sandbox_check() -> dict:
+    """Whether `tito grade` can sandbox its kernels here: a throw-away sandbox is really started."""
+    from ..sandbox import SandboxUnavailable, probe
+
+    try:
+        return _check("grading sandbox (tito grade)", True, probe())
+    except SandboxUnavailable as error:
+        reason, _, fix = str(error).partition("; ")
+        return _check("grading sandbox (tito grade)", False, f"unavailable: {reason}",
+                      f"{fix}; without a sandbox `tito grade` stops unless given --no-sandbox")
 
 
 def _alembic_check() -> dict:

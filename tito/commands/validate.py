@@ -1,4 +1,4 @@
-"""`tito validate NOTEBOOK`: run a notebook as the grader would and name the graded tests that fail."""
+"""`tito validate NOTEBOOK`: run a notebook as the grader would and say what fails, where and why."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,11 +20,20 @@ def run(args) -> int:
     if args.json:
         print_json(report)
         return 0 if report["passed"] else 1
+    for cell in report["broken_cells"]:
+        line = f", line {cell['line']}" if cell["line"] else ""
+        err.print(f"[red]ERROR[/] in your cell {cell['grade_id']} (cell {cell['cell']}{line}): {cell['message']}; "
+                  "the tests after it fail because of it", markup=True, highlight=False)
     for cell in report["changed"]:
         err.print(f"[red]changed[/] locked cell {cell['grade_id']}: the grader restores the original, "
-                  "so your edits there do not count", markup=True)
+                  "so your edits there do not count", markup=True, highlight=False)
     for cell in report["failed"]:
-        err.print(f"[red]FAIL[/] {cell['grade_id']} ({cell['points']:g} point(s)): {cell['error']}", markup=True)
+        where = f" line {cell['line']}: {cell['source']}" if cell["line"] and cell["source"] else ""
+        err.print(f"[red]FAIL[/] {cell['grade_id']} ({cell['points']:g} point(s)):{where} -> {cell['message']}",
+                  markup=True, highlight=False)
+    for answer in report["unanswered"]:
+        err.print(f"[yellow]unanswered[/] {answer['grade_id']} ({answer['points']:g} point(s), graded by hand)",
+                  markup=True, highlight=False)
     if report["passed"]:
         out.print(f"{report['notebook']}: all {report['graded_cells']} graded test cell(s) pass", markup=False)
     else:
