@@ -13,7 +13,9 @@ code ran):
   their attributes, their functions' code and defaults, their classes' attributes, and their entries
   in `sys.modules`;
 - names the instructor's cells defined (test helpers, models, data) that a student cell rebound or
-  whose function code was replaced: restored and flagged.
+  whose function code was replaced: restored and flagged. The names of the exercises (what the
+  release's solution cells define, sent by the grader as `exercise_names`) are the student's, even
+  when an instructor cell bound them first, e.g. by importing the package's stub at the top.
 
 Warnings raised while a test runs are printed on stdout, marked as costing nothing. The reply says
 `ok` or `error` (with the failing line of the test); the grader scores from it. Everything here runs
@@ -120,6 +122,7 @@ class CellRunner:
         self._instructor: dict[str, tuple[object, object]] = {}  # name -> (value, its __code__ if a function)
         self._instructor_classes: dict[type, dict] = {}  # class an instructor cell defined -> its attributes
         self._defined_by: dict[str, str] = {}
+        self._exercise_names: frozenset[str] = frozenset()  # the student's to define (see the module docstring)
         self._count = 0
         self._future_flags = 0
         from IPython.core.inputtransformer2 import TransformerManager
@@ -174,7 +177,7 @@ class CellRunner:
         """What an instructor's cell (or test cell) bound; classes are copied again after every such cell,
         since the instructor's own later cells may add methods to them."""
         for name, value in self.shell.user_ns.items():
-            if name in ("_", "__", "___") or before.get(name, _MISSING) is value:
+            if name in ("_", "__", "___") or name in self._exercise_names or before.get(name, _MISSING) is value:
                 continue
             code = value.__code__ if isinstance(value, types.FunctionType) else None
             self._instructor[name] = (value, code)
@@ -230,6 +233,7 @@ class CellRunner:
     def handle(self, stream, ident, parent) -> None:
         content = parent.get("content", {})
         code, kind, label = content.get("code", ""), content.get("kind", "test"), content.get("label", "cell")
+        self._exercise_names = frozenset(content.get("exercise_names", ())) or self._exercise_names
         self._count += 1
         filename = f"<{label}>"
         flags = self._restore(check_names=(kind == "test"))

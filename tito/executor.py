@@ -76,6 +76,22 @@ def instructor_sources(release_path: str) -> frozenset[str]:
                      and not cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell.source.strip())
 
 
+def exercise_names(release_path: str) -> frozenset[str]:
+    """Names the release's solution cells define (functions, classes, assignments): the student's to
+    define, even when an instructor cell bound them first (e.g. imported the package's stub of a function
+    the lesson then asks for); the cell runner never restores such a name to the instructor's value."""
+    if not release_path:
+        return frozenset()
+    import nbformat
+
+    from .scan import parse, top_level_names
+
+    release = nbformat.read(release_path, as_version=4)
+    trees = [parse(cell.source) for cell in release.cells if cell.cell_type == "code"
+             and cell.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    return frozenset(name for tree in trees if tree for name in top_level_names(tree, imports=False))
+
+
 def _not_run(reason: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename="NotRun", evalue=reason, traceback=[f"NotRun: {reason}"])
 
@@ -106,6 +122,7 @@ class GradingExecute(Execute):
         self.shutdown_kernel = "immediate"  # the results are in; a stuck kernel must not cost more time
         self.report = RunReport()
         self._sources = instructor_sources(self.release_path)
+        self._exercise_names = sorted(exercise_names(self.release_path))
         start = monotonic()
         run_sync(self._run_notebook)()
         self.set_widgets_metadata()
@@ -238,7 +255,8 @@ class GradingExecute(Execute):
         return result
 
     def _send_cell_request(self, code: str, kind: str, label: str) -> str:
-        msg = self.kc.session.msg("tito_cell_request", {"code": code, "kind": kind, "label": label})
+        msg = self.kc.session.msg("tito_cell_request", {"code": code, "kind": kind, "label": label,
+                                                        "exercise_names": self._exercise_names})
         self.kc.shell_channel.send(msg)
         return msg["header"]["msg_id"]
 

@@ -88,17 +88,18 @@ def top_level_names(tree: ast.Module, imports: bool = True) -> set[str]:
     return names
 
 
-def findings(tree: ast.Module, modules: set[str], instructor_names: set[str], graded: str | None = None) -> set[str]:
+def findings(tree: ast.Module, modules: set[str], instructor_names: set[str], graded=()) -> set[str]:
     """What in this cell could tamper with tests (see the module docstring), as short phrases.
 
-    `graded` is the package module the notebook exports (e.g. `tinytorch.benchmarking.benchmark`).
+    `graded` holds the package modules the notebook exports (e.g. `tinytorch.benchmarking.benchmark`
+    and each room its cells export into, `tinytorch.benchmarking.statistics`, ...).
     """
     found = set()
     for node in ast.walk(tree):
         imported = [a.name for a in node.names] if isinstance(node, ast.Import) else (
             [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
         for name in imported:
-            if graded and (name == graded or name.startswith(graded + ".")):
+            if any(name == module or name.startswith(module + ".") for module in graded):
                 found.add(f"imports {name} (the graded module: in the grader it holds only the release stubs)")
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -145,26 +146,26 @@ class _Release:
     instructor_sources: frozenset
     instructor_names: frozenset
     modules: frozenset  # names bound to modules by the release's imports
-    graded: str | None  # e.g. tinytorch.benchmarking.benchmark
+    graded: tuple[str, ...]  # e.g. tinytorch.benchmarking.benchmark, tinytorch.benchmarking.statistics, ...
 
 
 _RELEASES: dict[str, _Release] = {}
 
 
 def _release(released) -> _Release:
-    from .student import default_exp_of
+    from .pipeline import EXPORT_TARGET
 
     key = hashlib.sha256("\0".join(c.source for c in released.cells).encode()).hexdigest()
     if key not in _RELEASES:
         instructor = [c for c in released.cells if c.cell_type == "code"
                       and not c.get("metadata", {}).get("nbgrader", {}).get("solution")]
         trees = [t for t in (parse(c.source) for c in instructor) if t]
-        exported = default_exp_of(released.cells)
+        exported = {target for c in released.cells if c.cell_type == "code" for target in EXPORT_TARGET.findall(c.source)}
         _RELEASES[key] = _Release(
             cells={c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in released.cells},
             instructor_sources=frozenset(c.source for c in instructor),
             instructor_names=frozenset(name for tree in trees for name in top_level_names(tree)),
-            modules=frozenset(imported_names(trees)), graded=f"tinytorch.{exported}" if exported else None)
+            modules=frozenset(imported_names(trees)), graded=tuple(sorted(f"tinytorch.{name}" for name in exported)))
     return _RELEASES[key]
 
 

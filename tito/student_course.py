@@ -10,7 +10,8 @@ implementation. Data files (datasets, reference weights) are copied; compiled fi
     <name>_dev.ipynb       the notebook to fill in and submit
     Makefile, pyproject.toml, settings.ini, README.md
                            `make validate` / `make complete` (each creates .venv on first use)
-    modules/NN_name/       the release in percent format (how tito finds the module)
+    modules/NN_name/       the release in percent format (how tito finds the module), beside the
+                           module's provided sources as they are (code the lesson imports; no solutions)
     tests/NN_name/         the module's pytest suite, without the files that read the instructor's source
     tito/                  the course CLI
 
@@ -181,6 +182,8 @@ def write_student_course(module: Module, released_text: str, folder: Path) -> di
     stubbed = course_package(module, folder)
     notebook = nbformat.reads(released_text, as_version=4)
     write_text_atomic(folder / "modules" / module.key / module.source.name, jupytext.writes(notebook, fmt="py:percent"))
+    for source in module.provided_sources:  # exported as they are by `make complete`
+        shutil.copy2(source, folder / "modules" / module.key / source.name)
     for path in _student_tests(module):
         target = folder / "tests" / module.key / path.relative_to(module.tests_dir)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -31,13 +31,16 @@ def execute(kc, code: str) -> str:
     return "".join(output).strip()
 
 
-def run_as_grader(kc, code: str, kind: str = "test", label: str = "the-tests") -> dict:
+def run_as_grader(kc, code: str, kind: str = "test", label: str = "the-tests", exercise_names=()) -> dict:
     """A cell sent the way the grader sends it; returns the reply with the cell's stdout under `stdout`."""
-    message = kc.session.msg("tito_cell_request", {"code": code, "kind": kind, "label": label})
+    message = kc.session.msg("tito_cell_request", {"code": code, "kind": kind, "label": label,
+                                                   "exercise_names": list(exercise_names)})
     kc.shell_channel.send(message)
     msg_id = message["header"]["msg_id"]
     reply = kc.get_shell_msg(timeout=30)
-    assert reply["parent_header"]["msg_id"] == msg_id and reply["msg_type"] == "tito_cell_reply"
+    while reply["parent_header"].get("msg_id") != msg_id:  # e.g. a late reply to start_new_kernel's kernel_info
+        reply = kc.get_shell_msg(timeout=30)
+    assert reply["msg_type"] == "tito_cell_reply"
     stdout = []
     while True:
         output = kc.get_iopub_msg(timeout=30)
@@ -127,6 +130,19 @@ def test_a_redefined_helper_of_the_instructor_is_restored(kernel):
     execute(kernel, "close.__code__ = (lambda a, b: True).__code__")
     reply = run_as_grader(kernel, "assert not close(1, 2)")
     assert reply["status"] == "ok" and any("replaced the code of close" in f for f in reply["flags"])
+
+
+def test_an_exercise_an_instructor_cell_imported_first_is_the_students(kernel):
+    """Module 19 imports its rooms (stubs, in the grader) at the top; the exercise cells define them again."""
+    names = ["area"]
+    run_as_grader(kernel, "def area(r):\n    raise NotImplementedError()\ndef close(a, b):\n    return abs(a - b) < 1e-9",
+                  kind="instructor", label="imports", exercise_names=names)
+    execute(kernel, "def area(r):\n    return 3.0 * r * r")  # the student's answer
+    reply = run_as_grader(kernel, "assert close(area(1.0), 3.0)", exercise_names=names)
+    assert reply["status"] == "ok" and reply["flags"] == [], reply
+    execute(kernel, "def close(a, b):\n    return True")  # a helper of the instructor stays protected
+    reply = run_as_grader(kernel, "assert not close(area(1.0), 4.0)", exercise_names=names)
+    assert reply["status"] == "ok" and "redefined close (defined by imports)" in reply["flags"], reply
 
 
 def test_warnings_are_shown_on_stdout_and_fail_nothing(kernel):

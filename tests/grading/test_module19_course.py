@@ -59,6 +59,7 @@ def secret_lines() -> set[str]:
     allowed = [p.read_text() for p in (REPO / "tinytorch").rglob("*.py")
                if p.relative_to(REPO).as_posix() not in generated and "__pycache__" not in p.parts]
     allowed += [p.read_text(errors="ignore") for p in _student_tests(MODULE)]
+    allowed += [p.read_text() for m in later for p in m.provided_sources]  # given to students as they are
     allowed.append("\n".join(cell.source for cell in released_notebook(MODULE).cells))
     candidates = {line.strip() for m in later for region in solution_regions(m) for line in region.splitlines()}
     return {line for line in candidates if len(line) >= 20 and not line.startswith("#")
@@ -70,6 +71,7 @@ def test_the_course_is_what_a_student_needs(course):
     files = set(report["files"])
     assert {NAME, "Makefile", "pyproject.toml", "settings.ini", "README.md", f"modules/{MODULE.key}/benchmarking_dev.py",
             "tinytorch/benchmarking/benchmark.py", "tinytorch/core/tensor.py", "tito/main.py"} <= files
+    assert {f"modules/{MODULE.key}/{path.name}" for path in MODULE.provided_sources} <= files  # exported as they are
     assert report["stubbed_modules"] == [MODULE.key]
     assert any(f.startswith(f"tests/{MODULE.key}/test_") for f in files)
     assert not any(f.endswith(".pyc") or "__pycache__" in f for f in files)
@@ -86,7 +88,7 @@ def test_the_course_is_what_a_student_needs(course):
 def test_no_solution_of_the_instructor_is_in_any_file_of_the_course(course):
     folder, _ = course
     secrets = secret_lines()
-    instructor = (REPO / "tinytorch/benchmarking/benchmark.py").read_text()
+    instructor = "\n".join(p.read_text() for p in sorted((REPO / "tinytorch/benchmarking").glob("*.py")))
     assert len(secrets) >= 20 and all(line in instructor for line in secrets)  # the check can fail
     regions = ["\n".join(line.strip() for line in region.strip().splitlines()) for region in solution_regions(MODULE)]
     for path in sorted(folder.rglob("*")):
@@ -107,8 +109,8 @@ def test_a_student_completes_the_module_with_their_own_code_in_the_course(course
     assert main(["module", "complete", "19", "--notebook", str(notebook), "--json"]) == 0, capsys.readouterr()
     report = json.loads(capsys.readouterr().out)
     assert [s["step"] for s in report["steps"]][-1] == "progress recorded"
-    assert MARK in (folder / "tinytorch/benchmarking/benchmark.py").read_text()  # their code, in their package
-    assert MARK not in (REPO / "tinytorch/benchmarking/benchmark.py").read_text()
+    assert MARK in (folder / "tinytorch/benchmarking/statistics.py").read_text()  # their code, in their package
+    assert MARK not in (REPO / "tinytorch/benchmarking/statistics.py").read_text()
 
 
 WARNS = """    p_value = float(stats.ttest_ind(b, a, equal_var=False).pvalue)  # nan and a warning on zero spread

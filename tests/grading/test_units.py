@@ -87,7 +87,7 @@ def test_kernelspec_runs_the_grading_kernel_with_the_package_importable(tmp_path
 
 
 def test_the_sandbox_keeps_the_variables_timings_record(monkeypatch):
-    from tinytorch.benchmarking.benchmark import _TIMING_ENV_PREFIXES
+    from tinytorch.benchmarking.system import _TIMING_ENV_PREFIXES
 
     from tito.course import _PASSED_THROUGH, sandbox_env
 
@@ -215,3 +215,27 @@ def test_validate_names_each_unanswered_question_even_with_identical_sources(che
     report = validate_notebook(path, checks_project)
     assert [a["grade_id"] for a in report["unanswered"]] == ["checks-q1-answer", "checks-q2-answer"]
     assert report["passed"] is True  # written answers are graded by hand: listed, not failed
+
+
+def test_the_exercises_of_module_19_are_the_students_and_its_rooms_are_graded(tmp_path):
+    """What the release's solution cells define, the cell runner leaves to the student; every room the
+    lesson exports into holds stubs in the grader, so the scan names an import of any of them."""
+    import nbformat
+
+    from tito.executor import exercise_names
+    from tito.project import resolve_module
+    from tito.scan import _release
+    from tito.student_course import released_notebook
+
+    from .conftest import REPO
+
+    notebook = released_notebook(resolve_module(REPO, "19"))
+    nbformat.write(notebook, tmp_path / "release.ipynb")
+    assert exercise_names(str(tmp_path / "release.ipynb")) == {
+        "t_confidence_interval", "tukey_outlier_count", "PreciseTimer", "precise_timer", "calibrate_calls_per_block",
+        "accuracy_from_outputs", "compare_samples", "estimate_energy_per_inference", "dominates",
+        "check_olympic_constraints"}
+    assert exercise_names("") == frozenset()
+    graded = _release(notebook).graded
+    assert {"tinytorch.benchmarking.benchmark", "tinytorch.benchmarking.statistics"} <= set(graded)
+    assert "tinytorch.benchmarking.metrics" not in graded  # a provided room: the real code, in the grader too
