@@ -96,6 +96,18 @@ class WriteGuard:
             raise PermissionError(f"the grader does not allow starting programs ({event})")
 
 
+class _OutputsNotKept(dict):
+    """Stands in for IPython's store of everything a cell printed (`history_manager.outputs`).
+
+    IPython 9 keeps every string a cell writes to stdout or stderr, uncapped and even with history
+    off: a cell printing a gigabyte holds a gigabyte, and the kernel dies of the memory cap at a random
+    point. A grader has no use for the store, so each lookup hands out a list that is not kept.
+    """
+
+    def __missing__(self, key):
+        return []
+
+
 def main(argv: list[str] | None = None, limits_applied: bool = False) -> None:
     """Run the kernel. `limits_applied`: the zygote has isolated this process already (sandbox)."""
     parser = argparse.ArgumentParser(prog="tito.grading_kernel")
@@ -126,6 +138,7 @@ def main(argv: list[str] | None = None, limits_applied: bool = False) -> None:
     app.initialize([*kernel_argv, "--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"])
     for stream in (sys.stdout, sys.stderr):
         cap_output(stream, options.output_limit)
+    app.shell.history_manager.outputs = _OutputsNotKept()
     CellRunner(app.kernel, options.output_limit).install()
     sys.addaudithook(WriteGuard(folders, options.allow_subprocesses))
     app.start()

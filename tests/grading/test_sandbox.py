@@ -140,6 +140,18 @@ def test_the_scratch_folder_is_capped_and_shared_with_tmp(kernel):
     assert out == "28 True"  # ENOSPC, in the same 8 MiB tmpfs
 
 
+def test_what_a_cell_prints_is_not_kept_in_the_kernels_memory(kernel):
+    """IPython 9 keeps every string a cell prints (even with history off): 1 GB printed held 1 GB, and the
+    flooding kernel died of its memory cap at a random point instead of having its output truncated."""
+    code = ("def rss():\n    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS'))\n"
+            "before = rss()\nfor _ in range(300):\n    print('x' * 1_000_000)\n"
+            "growth_mb = (rss() - before) / 1024")
+    out = run(kernel, code)
+    assert "output truncated" in out
+    assert float(run(kernel, "print(growth_mb)")) < 100  # 300 MB printed; it grew by 293 MB before the fix
+    assert run(kernel, "print(6 * 7)") == "42"
+
+
 def test_processes_are_capped_and_die_with_the_kernel(sandboxed, tmp_path):
     km, kc = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(tmp_path))
     try:
