@@ -24,6 +24,9 @@ def add_tinymlperf_parser(actions) -> None:
     tiny.add_argument("--num-runs", type=int, default=100, help="timed queries per task (>= 64 for a valid p90)")
     tiny.add_argument("--size", choices=("full", "small"), default="full", help="data set size")
     tiny.add_argument("--seed", type=int, default=42, help="seed of the query order")
+    tiny.add_argument("--processes", type=int, default=1,
+                      help="time the queries in this many fresh worker processes, one after another, and give the "
+                           "mean latency an interval across them (default 1: in this process)")
     tiny.add_argument("--output", type=Path, help="write the compliance report (JSON and _summary.md) here")
     tiny.add_argument("--json", action="store_true", help="print JSON for machines")
     tiny.set_defaults(run=run_tinymlperf)
@@ -46,8 +49,10 @@ def run_tinymlperf(args) -> int:
 
     if args.num_runs < 1:
         raise TitoError(f"--num-runs must be >= 1, got {args.num_runs}", exit_code=2)
+    if args.processes < 1:
+        raise TitoError(f"--processes must be >= 1, got {args.processes}", exit_code=2)
     tasks = [args.task] if args.task else list(TASK_NAMES)
-    bench = TinyMLPerf(random_seed=args.seed, data_size=args.size)
+    bench = TinyMLPerf(random_seed=args.seed, data_size=args.size, processes=args.processes)
     try:
         models = _models(args, bench, tasks)
         results = {name: result for name, result in bench.run_all_benchmarks(models, args.num_runs).items()

@@ -190,6 +190,7 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
 #| export utils.checks
 import math
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -210,9 +211,28 @@ def check_positive(name: str, value, example: str = "") -> float:
 
 
 def finite_values(values, what: str = "values") -> np.ndarray:
-    """`values` as a 1-D float64 array; ValueError if it is empty or holds NaN or infinite numbers."""
+    """`values` as a 1-D float64 array of measurements.
+
+    Raises:
+        ValueError: for a single number instead of a sequence, strings or booleans among the values,
+            no values, NaN or infinite values, or values so large that their mean or spread overflows.
+    """
+    if isinstance(values, (str, bytes, numbers.Number, Mapping)) or (isinstance(values, np.ndarray) and values.ndim == 0):
+        raise ValueError(f"{what} must be a sequence of numbers (one per measurement), got the single "
+                         f"{type(values).__name__} {values!r:.80}; wrap one value in a list: [{values!r:.40}]")
     try:
-        array = np.asarray(values, dtype=np.float64).reshape(-1)
+        items = values if isinstance(values, np.ndarray) else list(values)
+    except TypeError as error:
+        raise ValueError(f"{what} must be a sequence of numbers, got {type(values).__name__}") from error
+    raw = np.asarray(items)
+    flat = raw.reshape(-1) if raw.dtype == object else items if isinstance(items, list) else []
+    odd = [v for v in flat if isinstance(v, (str, bytes, bool, np.bool_))]
+    if raw.dtype.kind in "bUSV" or odd:
+        example = odd[0] if odd else raw.reshape(-1)[0] if raw.size else raw
+        raise ValueError(f"{what} must be numbers, got {type(example).__name__} values such as {example!r:.40}; "
+                         "convert them to measured numbers first (a boolean or a text is not a measurement)")
+    try:
+        array = np.asarray(items, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{what} must be numbers, got {values!r:.80}") from error
     if array.size == 0:
@@ -221,6 +241,11 @@ def finite_values(values, what: str = "values") -> np.ndarray:
     if bad.size:
         raise ValueError(f"{what} holds NaN or infinite numbers at positions {bad[:5].tolist()} "
                          f"(e.g. {array[bad[0]]}); a failed measurement must raise, not be recorded")
+    with np.errstate(over="ignore", invalid="ignore"):
+        summary = (array.mean(), array.std())
+    if not np.isfinite(summary).all():
+        raise ValueError(f"{what} are too large: their mean or spread overflows a float (largest magnitude "
+                         f"{np.abs(array).max():.3g}); record them in a larger unit")
     return array
 
 

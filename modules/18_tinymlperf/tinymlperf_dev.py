@@ -54,6 +54,7 @@ from __future__ import annotations
 import importlib
 import json
 import platform
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,8 @@ from tinytorch.core.layers import Sequential
 from tinytorch.datasets.audio import mel_filterbank
 from tinytorch.datasets.task_data import (
     DATA_FORMAT_VERSION, DATA_SEED, TaskData, cached_arrays, check_size, make_task_data)
-from tinytorch.utils.files import write_bytes_atomic
+from tinytorch.benchmarking.workers import across_processes, model_sources, run_workers
+from tinytorch.utils.files import commit_file, stage_file
 from tinytorch.utils.inference import as_array, inference_function, model_name
 
 # %% [markdown]
@@ -469,7 +471,10 @@ def _call_guarded(model: Any, spec: TaskSpec, x: np.ndarray) -> np.ndarray:
 def _interpret_output(model: Any, spec: TaskSpec, x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Check the answer's shape; returns anomaly scores (AUC tasks) or class outputs/labels."""
     n = len(x)
-    if out.dtype.kind in "fc" and not np.isfinite(out).all():
+    if out.dtype.kind not in "biuf":
+        raise ModelTaskError(f"model {_model_name(model)!r} answered {spec.name} with {out.dtype} values; a model "
+                             "must answer with numbers (scores, probabilities or integer labels)")
+    if out.dtype.kind == "f" and not np.isfinite(out).all():
         raise ModelTaskError(f"model {_model_name(model)!r} returned NaN or infinite outputs on {spec.name}")
     if spec.metric == "auc":
         if out.shape in ((n,), (n, 1)):
@@ -500,14 +505,21 @@ class TinyMLPerf:
         clock: a function returning nanoseconds; `time.perf_counter_ns` unless replaced for tests.
         cache_root: where generated data is cached (see `tinytorch.datasets.task_data.cache_dir`).
         data_seed: the generators' seed; change it to get other (equally valid) data sets.
+        processes: 1 times the queries in this process; N >= 2 times them in N fresh worker processes,
+            one after another (`tinytorch.benchmarking.workers`), each the same queries in the same order.
     """
 
     def __init__(self, random_seed: int = 42, data_size: str = "full", warmup_runs: int = 10,
                  clock: Callable[[], int] | None = None, cache_root: str | Path | None = None,
-                 data_seed: int = DATA_SEED):
+                 data_seed: int = DATA_SEED, processes: int = 1):
         check_size(data_size)
         if warmup_runs < 0:
             raise ValueError(f"warmup_runs must be >= 0, got {warmup_runs}")
+        if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+            raise ValueError(f"processes={processes!r} must be an integer >= 1 (1: this process)")
+        if processes > 1 and clock is not None:
+            raise ValueError("a replaced clock cannot reach worker processes; use processes=1 with a test clock")
+        self.processes = processes
         self.random_seed, self.data_size, self.warmup_runs = int(random_seed), data_size, int(warmup_runs)
         self.clock = clock or time.perf_counter_ns
         self.cache_root, self.data_seed = cache_root, int(data_seed)
@@ -547,10 +559,24 @@ class TinyMLPerf:
             return roc_auc(data.y_test, outputs)
         return top1_accuracy(data.y_test, outputs)
 
-    def _time_queries(self, model: Any, spec: TaskSpec, data: TaskData, num_runs: int) -> np.ndarray:
+    def _query_order(self, count: int, num_runs: int) -> np.ndarray:
+        """Test-sample indices: the warm-up queries, then the timed ones (seeded, repeating when needed)."""
         rng = np.random.default_rng(self.random_seed)
-        count = len(data.x_test)
         order = np.concatenate([rng.permutation(count) for _ in range(-(-(num_runs + self.warmup_runs) // count))])
+        return order[:num_runs + self.warmup_runs]
+
+    def _time_queries_in_workers(self, model: Any, spec: TaskSpec, data: TaskData, num_runs: int) -> list[np.ndarray]:
+        """The same queries timed in each of `processes` fresh workers: per-query ms, one array per process."""
+        with tempfile.TemporaryDirectory(prefix="tinymlperf-workers-") as folder:
+            [source] = model_sources([model], [_model_name(model)], Path(folder))
+            queries = Path(folder) / "queries.npy"
+            np.save(queries, data.x_test[self._query_order(len(data.x_test), num_runs)], allow_pickle=False)
+            request = {"model": source.to_json(), "queries": str(queries), "warmup": self.warmup_runs}
+            raw = run_workers("tinytorch.benchmarking.workers", [request] * self.processes)
+        return [np.asarray(r["latencies_ns"], dtype=np.float64) / 1e6 for r in raw]
+
+    def _time_queries(self, model: Any, spec: TaskSpec, data: TaskData, num_runs: int) -> np.ndarray:
+        order = self._query_order(len(data.x_test), num_runs)
         for i in order[:self.warmup_runs]:
             _run_task_model(model, spec, data.x_test[i:i + 1])
         latencies = np.empty(num_runs)
@@ -588,8 +614,13 @@ class TinyMLPerf:
                              f"(use >= {MIN_QUERIES['p90']} for a valid p90)")
         data = self.load_data(benchmark_name)
         quality = self._quality(model, spec, data)
-        latency = summarize_latencies(self._time_queries(model, spec, data, int(num_runs)))
-        return self._verdict(model, spec, data, quality, latency, int(num_runs))
+        if self.processes == 1:
+            per_process = [self._time_queries(model, spec, data, int(num_runs))]
+        else:
+            per_process = self._time_queries_in_workers(model, spec, data, int(num_runs))
+        latency = summarize_latencies(np.concatenate(per_process))
+        result = self._verdict(model, spec, data, quality, latency, int(num_runs))
+        return {**result, **_process_summary(per_process)}
 
     def _verdict(self, model, spec: TaskSpec, data: TaskData, quality: float, latency: dict, num_runs: int) -> dict:
         reasons = []
@@ -659,10 +690,32 @@ class TinyMLPerf:
                                                           "numpy": np.__version__},
                   "compliance_rate": compliant / len(results), "compliant_tasks": compliant,
                   "total_tasks": len(results), "results": dict(results)}
-        write_bytes_atomic(output_path, (json.dumps(report, indent=2, default=_json_default) + "\n").encode())
         summary = _markdown_summary(report)
-        write_bytes_atomic(output_path.with_name(f"{output_path.stem}_summary.md"), summary.encode())
+        summary_path = output_path.with_name(f"{output_path.stem}_summary.md")
+        # both files or neither: stage both before either is put in place
+        staged_json = stage_file(output_path, (json.dumps(report, indent=2, default=_json_default) + "\n").encode())
+        try:
+            staged_summary = stage_file(summary_path, summary.encode())
+        except BaseException:
+            staged_json.unlink(missing_ok=True)
+            raise
+        commit_file(staged_summary, summary_path)
+        commit_file(staged_json, output_path)
         return summary
+
+
+def _process_summary(per_process: list[np.ndarray]) -> dict[str, Any]:
+    """Where the latencies come from, and with several processes the interval of the mean across them."""
+    if len(per_process) == 1:
+        return {"processes": 1, "latency_interval_scope": "this process only: a fresh process can differ by more "
+                                                           "than the spread of its queries; use processes=N"}
+    spread = across_processes(per_process)
+    means = np.array([p.mean() for p in per_process])
+    half = float(scipy.stats.t.ppf(0.975, means.size - 1) * means.std(ddof=1) / np.sqrt(means.size))
+    return {"processes": len(per_process), "latency_interval_scope": f"across {len(per_process)} fresh processes",
+            "mean_latency_ci_ms": [float(means.mean() - half), float(means.mean() + half)],
+            "latency_per_process_ms": spread["per_process_values"],
+            "between_process_cv": spread["between_process_cv"], "within_process_cv": spread["within_process_cv"]}
 
 
 def _json_default(value: Any) -> Any:

@@ -90,18 +90,22 @@ from tinytorch.benchmarking.plots import frontier_staircase
 from tinytorch.benchmarking.report import DeploymentConstraints
 from tinytorch.benchmarking.results_file import RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, results_to_json
 from tinytorch.benchmarking.settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
+from tinytorch.benchmarking.latency_workers import RECORDED_BETWEEN_PROCESS_CV, measure_in_workers
 from tinytorch.benchmarking.significance import (
-    compare_accuracy_counts, display_interval, intervals_overlap, ratio_of_means_interval)
+    choose_comparison, compare_accuracy_counts, compare_medians, display_interval, intervals_overlap,
+    ratio_of_means_interval)
 from tinytorch.benchmarking.statistics import (
     BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval,
     t_confidence_interval, tukey_outlier_count)
 from tinytorch.benchmarking.suite import (
     BenchmarkSuite, plot_metric_panel, plot_pareto_panel, render_report, results_from_json)
 from tinytorch.benchmarking.system import (
-    busy_machine, collect_system_info, measure_timer_overhead_ns, timing_environment)
+    busy_machine, collect_system_info, machine_snapshot, machine_warnings, measure_timer_overhead_ns,
+    timing_environment, value_warnings)
 from tinytorch.benchmarking.timing import (
     PreciseTimer, calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, precise_timer)
 from tinytorch.benchmarking.tinymlperf import TinyMLPerf
+from tinytorch.benchmarking.workers import ModelSource, WorkerError, across_processes
 from tinytorch.profiling.profiler import BYTES_PER_MB
 
 __all__ = [name for name in dir() if not name.startswith("_")]  # every name imported above
@@ -141,15 +145,18 @@ import numpy as np
 import pandas as pd
 
 from tinytorch.benchmarking.calls import (
-    BenchmarkError, Dataset, call_checked, call_model, guarded, model_size_mb, normalize_dataset)
+    BenchmarkError, Dataset, call_checked, guarded, model_size_mb, normalize_dataset, steady_peak_bytes)
+from tinytorch.benchmarking.latency_workers import in_process_metadata, measure_in_workers
 from tinytorch.benchmarking.metrics import BENCHMARK_METRICS, metric_info
 from tinytorch.benchmarking.settings import BenchmarkSettings
-from tinytorch.benchmarking.significance import compare_accuracy_counts, correct_counts
+from tinytorch.benchmarking.significance import (
+    choose_comparison, compare_accuracy_counts, compare_medians, correct_counts)
 from tinytorch.benchmarking.statistics import BenchmarkResult, compare_samples
-from tinytorch.benchmarking.system import collect_system_info
+from tinytorch.benchmarking.system import collect_system_info, machine_snapshot
 from tinytorch.benchmarking.timing import (
     calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, repeat_calls)
-from tinytorch.profiling.profiler import BYTES_PER_MB, traced_peak_bytes
+from tinytorch.benchmarking.workers import ModelSource
+from tinytorch.profiling.profiler import BYTES_PER_MB
 from tinytorch.utils.checks import check_input_shape
 from tinytorch.utils.inference import as_array, inference_function, model_name
 
@@ -167,6 +174,7 @@ from tinytorch.utils.checks import check_count
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-pareto-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.pareto
+import math
 from collections.abc import Mapping, Sequence
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-suite-imports", "locked": false, "schema_version": 3, "solution": false}
@@ -574,9 +582,14 @@ class BenchmarkResult:
         return {name: (None if isinstance(v, float) and not math.isfinite(v) else v) for name, v in values.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the raw values, unit, metadata and (for readers) the summary."""
-        return {"metric_name": self.metric_name, "unit": self.unit, "values": list(self.values),
-                "metadata": jsonable(self.metadata), "summary": self.summary()}
+        """JSON-ready: the raw values, unit, metadata and (for readers) the summary, whole under `summary`
+        and its main figures also flat (`mean`, `std`, `median`, `min`, `max`, `count`, `ci_lower`, `ci_upper`)."""
+        summary = self.summary()
+        flat = {key: summary[name] for key, name in (("mean", "mean"), ("std", "std"), ("median", "median"),
+                                                     ("min", "min_val"), ("max", "max_val"), ("count", "count"),
+                                                     ("ci_lower", "ci_lower"), ("ci_upper", "ci_upper"))}
+        return {"metric_name": self.metric_name, "unit": self.unit, "values": list(self.values), **flat,
+                "metadata": jsonable(self.metadata), "summary": summary}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "BenchmarkResult":
@@ -1040,8 +1053,13 @@ test_unit_compare_samples()
 # ### One comparison, for every metric
 #
 # The metric registry (`metrics`, provided) says how each metric is compared, and `difference_test`
-# applies it: your `compare_samples` for repeated measurements; for accuracy on fewer than two datasets,
-# Fisher's exact test on the counts of correct answers (2 images of 200 is noise; 40 is not).
+# applies it. For repeated measurements it runs your `compare_samples` *and* a test of the medians
+# (`compare_medians`, provided: Mann-Whitney's U on the values and a bootstrap interval of the ratio of
+# medians), and `choose_comparison` lets the registry decide which one gives the verdict: the medians
+# for latency (a few preempted blocks widen Welch's spread until it sees "no detectable difference"
+# while nearly every block of one model is faster), the means for memory and energy, whose totals add
+# up. The row says which test decided and what the other said. For accuracy on fewer than two
+# datasets: Fisher's exact test on the counts of correct answers (2 images of 200 is noise; 40 is not).
 # `compare_results` builds the table, one row per model against the first; `Benchmark.compare_models`,
 # the suite, its report and the Olympic scores all go through it. The latency table also gives the
 # **paired ratio**: the blocks of one round run back to back, so the median over rounds of (model block /
@@ -1060,8 +1078,9 @@ def difference_test(base: BenchmarkResult, other: BenchmarkResult, metric: str =
     """Is `other` different from `base` by more than measurement noise? (the registry says how to test)
 
     Returns:
-        `{"significant": bool, "p_value": float (NaN when untestable), "test": str, "verdict": str,
-        "ratio", "ratio_ci_lower", "ratio_ci_upper"}` (ratio = other / base).
+        `{"significant": bool, "p_value": float (NaN when untestable), "test": str (the test that
+        decided), "verdict": str, "ratio", "ratio_ci_lower", "ratio_ci_upper"}` (ratio = other / base),
+        and for repeated values also both tests' p-values and the ratio of medians with its interval.
     """
     info = metric_info(metric)
     counts = correct_counts(base), correct_counts(other)
@@ -1072,7 +1091,9 @@ def difference_test(base: BenchmarkResult, other: BenchmarkResult, metric: str =
         if info.comparison == "counts" and min(base.count, other.count) < 2 and None not in counts:
             outcome = compare_accuracy_counts(*counts[0], *counts[1], alpha)
         else:
-            outcome = compare_samples(base.values, other.values, info.lower_is_better, alpha, info.words)
+            welch = compare_samples(base.values, other.values, info.lower_is_better, alpha, info.words)
+            medians = compare_medians(base.values, other.values, info.lower_is_better, alpha, info.words)
+            outcome = choose_comparison(metric, welch, medians)
     return {**outcome, "significant": outcome["verdict"] in info.words}
 
 
@@ -1101,11 +1122,13 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
                "ci_upper": result.ci_upper, "count": result.count, "median": result.median,
                "median_ci_lower": result.median_ci_lower, "median_ci_upper": result.median_ci_upper, "unit": result.unit}
         if name == names[0]:
-            row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="", verdict="baseline")
+            row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, median_ratio=1.0, median_ratio_ci_lower=1.0,
+                       median_ratio_ci_upper=1.0, p_value=math.nan, test="", verdict="baseline", other_test="")
         else:
             test = difference_test(baseline, result, metric, alpha)
-            row.update({key: test[key] for key in ("ratio", "ratio_ci_lower", "ratio_ci_upper", "p_value", "test",
-                                                   "verdict")})
+            row.update({key: test.get(key, math.nan) for key in (
+                "ratio", "ratio_ci_lower", "ratio_ci_upper", "median_ratio", "median_ratio_ci_lower",
+                "median_ratio_ci_upper", "p_value", "test", "verdict")}, other_test=test.get("other_test", ""))
         row["paired_ratio_median"] = paired_ratio_median(metric, baseline, result)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -1136,7 +1159,7 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-benchmark", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.measurement
 _SETTING_DEFAULTS = {"warmup_runs": 5, "measurement_runs": 10, "min_block_ms": 1.0, "max_timer_overhead": 0.01,
-                     "seed": 0}
+                     "seed": 0, "processes": 1}
 
 
 class Benchmark:
@@ -1144,18 +1167,21 @@ class Benchmark:
 
     Args:
         models: objects with `forward(x)` or `predict(x)`, or callables; named by `.name` or `model_{i}`.
+            A `ModelSource` (a saved file, a reference name, a factory) is loaded here only when a
+            measurement runs in this process.
         datasets: labelled data: `(inputs, labels)`, a mapping with inputs and labels, or (x, y) batches.
-        warmup_runs, measurement_runs, min_block_ms, max_timer_overhead, seed: see `BenchmarkSettings`.
+        warmup_runs, measurement_runs, min_block_ms, max_timer_overhead, seed, processes: see
+            `BenchmarkSettings` (processes > 1: latency and memory in that many fresh processes).
         clock: integer-nanosecond clock (injectable for tests).
         settings: a `BenchmarkSettings` instead of the five separate settings (not both).
     """
 
     def __init__(self, models: list, datasets: list | None = None, warmup_runs: int = 5,
                  measurement_runs: int = 10, min_block_ms: float = 1.0, max_timer_overhead: float = 0.01,
-                 clock: Callable[[], int] = time.perf_counter_ns, seed: int = 0, *,
+                 clock: Callable[[], int] = time.perf_counter_ns, seed: int = 0, *, processes: int = 1,
                  settings: BenchmarkSettings | None = None):
         given = {"warmup_runs": warmup_runs, "measurement_runs": measurement_runs, "min_block_ms": min_block_ms,
-                 "max_timer_overhead": max_timer_overhead, "seed": seed}
+                 "max_timer_overhead": max_timer_overhead, "seed": seed, "processes": processes}
         if settings is None:
             settings = BenchmarkSettings(**given)
         elif not isinstance(settings, BenchmarkSettings):
@@ -1172,8 +1198,8 @@ class Benchmark:
             raise TypeError(f"clock must be callable and return nanoseconds, got {clock!r}")
         self.settings, self.clock = settings, clock
         self.names = self._model_names()
-        self.functions = {name: inference_function(model, f"model {index}")
-                          for index, (name, model) in enumerate(zip(self.names, self.models))}
+        self.functions = {name: inference_function(model, f"model {index}") for index, (name, model)
+                          in enumerate(zip(self.names, self.models)) if not isinstance(model, ModelSource)}
         self.datasets = [normalize_dataset(d, i) for i, d in enumerate(datasets or [])]
         self.system_info = collect_system_info(clock)
         self.results: dict[str, dict[str, BenchmarkResult]] = {}
@@ -1185,6 +1211,13 @@ class Benchmark:
             raise ValueError(f"duplicate model names {duplicates}; give each model a distinct `.name`")
         return names
 
+    def _in_process(self) -> dict[str, tuple[Callable, str]]:
+        """The inference function of every model, loading any `ModelSource` first (to measure it here)."""
+        self.models = [model.load() if isinstance(model, ModelSource) else model for model in self.models]
+        self.functions = {name: self.functions.get(name) or inference_function(model, name)
+                          for name, model in zip(self.names, self.models)}
+        return self.functions
+
     def inputs(self, input_shape: tuple[int, ...] | None = None) -> np.ndarray:
         """The seeded input (default shape: the settings' input shape, else (1, 28, 28))."""
         if input_shape is None:
@@ -1194,12 +1227,28 @@ class Benchmark:
 
     def block_runners(self, x: np.ndarray) -> dict[str, Callable[[int], None]]:
         """Per model, `run_block(n)`: n calls on `x`, a failure reported as a `BenchmarkError`."""
-        return {name: guarded(name, repeat_calls(function, x)) for name, (function, _) in self.functions.items()}
+        return {name: guarded(name, repeat_calls(function, x)) for name, (function, _) in self._in_process().items()}
+
+    def run_in_processes(self, metrics: Iterable[str] = ("latency", "memory"), input_shape: tuple[int, ...] | None = None,
+                         on_process: Callable[[int, int], None] | None = None) -> dict[str, dict[str, BenchmarkResult]]:
+        """Latency (ms) and/or memory (MB) in `settings.processes` fresh processes: one value per process.
+
+        `on_process(done, total)` is called after each worker process (e.g. for a progress display).
+        """
+        x = self.inputs(input_shape)
+        measured = measure_in_workers(self.models, self.names, x, self.settings, tuple(metrics), on_process)
+        results = {metric: {name: BenchmarkResult(f"{name}_{metric}", entry["values"], entry["metadata"],
+                                                  unit=metric_info(metric).unit) for name, entry in per_model.items()}
+                   for metric, per_model in measured.items()}
+        self.results.update(results)
+        return results
 
     def run_latency_benchmark(self, input_shape: tuple[int, ...] | None = None) -> dict[str, BenchmarkResult]:
-        """Per-inference latency in ms: one value per calibrated block, models interleaved."""
-        settings, x = self.settings, self.inputs(input_shape)
-        for name, (function, _) in self.functions.items():
+        """Per-inference latency in ms: one value per calibrated block, models interleaved (or per process)."""
+        if self.settings.processes > 1:
+            return self.run_in_processes(["latency"], input_shape)["latency"]
+        settings, x, start = self.settings, self.inputs(input_shape), machine_snapshot()
+        for name, (function, _) in self._in_process().items():
             call_checked(name, function, x, x.shape[0])  # errors surface here, outside the timing
         run_blocks = self.block_runners(x)
         for run_block in run_blocks.values():
@@ -1208,12 +1257,14 @@ class Benchmark:
         target_ns = calibration_target_ns(overhead_ns, settings.max_timer_overhead, settings.min_block_ms * 1e6)
         calls = {name: calibrate_calls_per_block(run, target_ns, self.clock) for name, run in run_blocks.items()}
         per_call_ns = interleaved_block_times(run_blocks, calls, settings.measurement_runs, self.clock)
+        conditions = in_process_metadata(start, machine_snapshot(), {n: v / 1e6 for n, v in per_call_ns.items()})
         results = {}
         for name, values in per_call_ns.items():
             metadata = {"calls_per_block": calls[name], "warmup_runs": settings.warmup_runs,
                         "timer_overhead_ns": overhead_ns, "block_target_ns": target_ns,
                         "input_shape": x.shape, "seed": settings.seed, "called_as": self.functions[name][1],
-                        "method": "per-call time of calibrated blocks, models interleaved round-robin"}
+                        "method": "per-call time of calibrated blocks, models interleaved round-robin",
+                        **conditions[name]}
             results[name] = BenchmarkResult(f"{name}_latency", values / 1e6, metadata, unit="ms")
         self.results["latency"] = results
         return results
@@ -1226,6 +1277,7 @@ class Benchmark:
         """
         if not self.datasets:
             raise ValueError("no datasets were given; pass labelled data, e.g. Benchmark(models, [(x_test, y_test)])")
+        self._in_process()
         for dataset in self.datasets:
             if not dataset.labelled:
                 raise ValueError(f"dataset {dataset.name!r} has no labels, so accuracy cannot be measured; "
@@ -1261,13 +1313,14 @@ class Benchmark:
 
     def run_memory_benchmark(self, input_shape: tuple[int, ...] | None = None) -> dict[str, BenchmarkResult]:
         """Peak MB allocated during one inference (tracemalloc, peak reset each run), in its own pass."""
+        if self.settings.processes > 1:
+            return self.run_in_processes(["memory"], input_shape)["memory"]
         x = self.inputs(input_shape)
         results = {}
-        for name, (function, method) in self.functions.items():
+        for name, (function, method) in self._in_process().items():
             call_checked(name, function, x, x.shape[0])  # warm-up outside tracing, and the output check
-            # only the model call is traced: the output check's temporaries must not count
-            peaks = [traced_peak_bytes(lambda: call_model(name, function, x))
-                     for _ in range(self.settings.measurement_runs)]
+            # only the model call is traced (the output check's temporaries must not count), warmed up first
+            peaks = steady_peak_bytes(name, function, x, self.settings.measurement_runs)
             size_mb, reason = model_size_mb(self.models[self.names.index(name)])
             metadata = {"peak_bytes": peaks, "model_size_mb": size_mb, "input_shape": x.shape,
                         "seed": self.settings.seed, "input_bytes": int(x.nbytes), "called_as": method,
@@ -1349,6 +1402,41 @@ print(demo.compare_models("memory", input_shape=(1, 8, 8))[["model", "mean", "un
 #   cost (Python calls per layer, `Tensor` objects, checks), which dominates at batch 1.
 # - The three make the same predictions: accuracy is identical, "no detectable difference" (Fisher).
 # - Memory: kilobytes of activations; `tinytorch_mlp` adds its own objects. Weights are not counted.
+#
+# ### Beyond one process: `processes=N`
+#
+# Every interval above comes from the blocks of *one* process, and consecutive blocks share that
+# process's luck: where its memory landed, which core, the BLAS threads' state. A fresh process draws
+# again. Measured here (`bench/interval_coverage.py`: 30 independent runs, each in a fresh process,
+# 2-core machine shared with other jobs), the one-process 95% interval of the reference MLP contained
+# the centre of all 30 runs in only RESULTS_IN_PROCESS of them; the spread between runs was larger than
+# any one run's interval. So every in-process result says, in `metadata["scope_note"]` and in the
+# report, that its interval covers that process only.
+#
+# `Benchmark(..., processes=N)` measures in N fresh interpreters one after another (two at once would
+# compete for the cores). Each loads the models, warms up, calibrates (with the package's
+# `calibrate_calls_per_block`) and times its blocks; one value per process, the median of its blocks,
+# and the t interval with N - 1 degrees of freedom is across processes. The result keeps every raw value
+# and the variance within and between processes. A worker is a new interpreter, so models travel as
+# data (`ModelSource`, provided in `workers`): a tinytorch model is saved for it with `save_model`, or
+# you name a reference model or an importable factory; a function defined in this notebook cannot travel,
+# and the error says so. Measured with the same script: RESULTS_PROCESSES.
+
+# %%
+try:
+    _spread = Benchmark([load_reference_model("tinydigits_mlp")], processes=5).run_latency_benchmark((1, 8, 8))
+    _meta = _spread["tinydigits_mlp"].metadata
+    print(f"per-process medians (ms): {np.round(_spread['tinydigits_mlp'].values, 5)}")
+    print(f"95% interval across processes: [{_spread['tinydigits_mlp'].ci_lower:.5f}, "
+          f"{_spread['tinydigits_mlp'].ci_upper:.5f}] ms; CV between processes {_meta['between_process_cv']:.1%}, "
+          f"within a process {_meta['within_process_cv']:.1%}")
+    print("warnings:", _meta["warnings"] or "none")
+except BenchmarkError as error:  # in a student's package before `tito module complete 19`, the workers say why
+    print(error)
+try:
+    Benchmark([numpy_mlp], processes=2).run_latency_benchmark((1, 8, 8))
+except ValueError as error:
+    print(str(error)[:200], "...")
 
 # %% [markdown]
 # ## 5. Energy: E = P x t
@@ -1562,6 +1650,10 @@ def pareto_front(points: Mapping[str, Sequence[float]], directions: Sequence[str
     """
     if not points:
         raise ValueError("pareto_front needs at least one point")
+    for name, point in points.items():  # NaN compares false both ways: it would "dominate" valid points
+        if not all(math.isfinite(value) for value in point):
+            raise ValueError(f"point {name!r} = {tuple(point)} holds NaN or an infinite value; measure it again or "
+                             "leave it out (a missing measurement cannot be ranked)")
     return [name for name, point in points.items()
             if not any(dominates(other, point, directions) for other_name, other in points.items() if other_name != name)]
 
@@ -1632,7 +1724,7 @@ def results_from_json(data, source: str = "results") -> tuple[dict, dict, dict]:
 
 
 _SUITE_DEFAULTS = {"warmup_runs": 5, "measurement_runs": 10, "input_shape": None, "energy_block_seconds": 0.05,
-                   "watts_per_core": DEFAULT_WATTS_PER_CORE}
+                   "watts_per_core": DEFAULT_WATTS_PER_CORE, "processes": 1}
 
 
 class BenchmarkSuite:
@@ -1643,8 +1735,9 @@ class BenchmarkSuite:
         datasets: labelled datasets, as for `Benchmark`.
         output_dir: where files go; created only when something is written.
         progress: show a progress display on stderr while measuring.
-        watts_per_core, warmup_runs, measurement_runs, input_shape, energy_block_seconds: see
-            `BenchmarkSettings` (the input shape defaults to one sample of the first dataset).
+        watts_per_core, warmup_runs, measurement_runs, input_shape, energy_block_seconds, processes: see
+            `BenchmarkSettings` (the input shape defaults to one sample of the first dataset; processes > 1
+            measures latency and memory in that many fresh processes).
         energy_meter: the `EnergyMeter` (default: RAPL where readable, else the CPU-time estimate).
         settings: a `BenchmarkSettings` instead of the separate settings (not both).
     """
@@ -1652,10 +1745,10 @@ class BenchmarkSuite:
     def __init__(self, models: Sequence[Any], datasets: Sequence[Any], output_dir: str | Path = "benchmark_results",
                  progress: bool = True, watts_per_core: float = DEFAULT_WATTS_PER_CORE, *, warmup_runs: int = 5,
                  measurement_runs: int = 10, input_shape: tuple[int, ...] | None = None,
-                 energy_block_seconds: float = 0.05, energy_meter: EnergyMeter | None = None,
+                 energy_block_seconds: float = 0.05, energy_meter: EnergyMeter | None = None, processes: int = 1,
                  settings: BenchmarkSettings | None = None):
         given = {"warmup_runs": warmup_runs, "measurement_runs": measurement_runs, "input_shape": input_shape,
-                 "energy_block_seconds": energy_block_seconds, "watts_per_core": watts_per_core}
+                 "energy_block_seconds": energy_block_seconds, "watts_per_core": watts_per_core, "processes": processes}
         if settings is None:
             settings = BenchmarkSettings(**given)
         elif given != _SUITE_DEFAULTS:
@@ -1856,9 +1949,14 @@ def _improvements(results: Mapping, base: str, name: str) -> dict[str, Any]:
     for metric, key in (("latency", "latency_speedup"), ("memory", "memory_speedup"), ("energy", "energy_speedup"),
                         ("accuracy", "accuracy_retention")):
         base_result, result = results[metric][base], results[metric][name]
-        ratio = base_result.mean / result.mean if METRICS[metric].lower_is_better else result.mean / base_result.mean
         test = difference_test(base_result, result, metric)
-        out[key], out[f"{key}_significant"], out[f"{key}_p_value"] = ratio, test["significant"], test["p_value"]
+        if min(base_result.mean, result.mean) <= 0:  # e.g. an identity model's peak memory: 0 MB has no ratio
+            out[key], out[f"{key}_significant"] = None, False
+        else:
+            out[key] = base_result.mean / result.mean if METRICS[metric].lower_is_better else \
+                result.mean / base_result.mean
+            out[f"{key}_significant"] = test["significant"]
+        out[f"{key}_p_value"] = test["p_value"]
     return out
 
 
@@ -1949,7 +2047,9 @@ def compare_ablation_orders(base_model: Any, steps: Sequence[tuple[str, Callable
     models = {name: model for _, stages in staged for name, _, model in stages}
     suite_options.setdefault("progress", False)
     results = BenchmarkSuite(list(models.values()), datasets, **suite_options).run_full_benchmark()
-    return pd.DataFrame([row for label, stages in staged for row in _ablation_rows(stages, results, label)])
+    table = pd.DataFrame([row for label, stages in staged for row in _ablation_rows(stages, results, label)])
+    table.attrs["results"] = results  # the raw results behind the rows, e.g. to check them against another run
+    return table
 
 # %% [markdown]
 # Quantize (Module 15) and prune half the weights (Module 16, without fine-tuning) the reference MLP,
@@ -2138,6 +2238,11 @@ def score_olympic_event(event: OlympicEvent | str, baseline: Mapping[str, Benchm
     reasons = check_olympic_constraints(event, candidate)
     reasons += [f"no {m} measurement for {'the entry' if m not in candidate else 'the baseline'}; the score needs it"
                 for m in metrics if m not in candidate or m not in baseline]
+    if reasons:
+        return False, 0.0, reasons
+    reasons += [f"{metric}: {who} measured {results[metric].mean:.4g}, not a positive value; no ratio can score it"
+                for metric in metrics for who, results in (("the baseline", baseline), ("the entry", candidate))
+                if not results[metric].mean > 0]
     if reasons:
         return False, 0.0, reasons
     ratios = []

@@ -22,7 +22,10 @@
 # `Dataset` of batches, with clear errors for anything else. `model_size_mb` counts the bytes a model
 # stores (dtype-aware: an int8 weight is one byte). `check_steps` and `build_stages` apply the steps of
 # an ablation (functions from a model to a new model) one after the other, refusing a step that changes
-# its input in place.
+# its input in place. `steady_peak_bytes` is the memory measurement both `Benchmark` and its worker
+# processes use: the traced call is warmed up first, because CPython 3.11 specializes ("quickens") a
+# function's bytecode after about eight runs and the bytes it allocates then would land in whichever
+# model happened to be traced first (48 B for an identity model measured first, 0 B measured later).
 
 # %%
 #| default_exp benchmarking.calls
@@ -37,7 +40,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
-from tinytorch.profiling.profiler import BYTES_PER_MB
+from tinytorch.profiling.profiler import BYTES_PER_MB, traced_peak_bytes
 from tinytorch.utils.inference import as_array
 
 # %%
@@ -70,6 +73,19 @@ def call_model(name: str, function: Callable, x):
 
 def call_checked(name: str, function: Callable, x, batch: int) -> np.ndarray:
     return checked_output(name, call_model(name, function, x), batch)
+
+
+TRACE_WARMUP = 16  # traced runs discarded before measuring: past CPython's specialization threshold (8)
+
+
+def steady_peak_bytes(name: str, function: Callable, x, runs: int) -> list[int]:
+    """`runs` tracemalloc peaks of one call of `function(x)`, after `TRACE_WARMUP` discarded traced runs."""
+    def traced() -> int:
+        return traced_peak_bytes(lambda: call_model(name, function, x))
+
+    for _ in range(TRACE_WARMUP):
+        traced()
+    return [traced() for _ in range(runs)]
 
 
 def guarded(name: str, run_block: Callable[[int], None]) -> Callable[[int], None]:

@@ -16,7 +16,8 @@
 #
 # Provided code for Module 19 (no exercises). How a run measures (warm-up, measured blocks, the block
 # length, the seed of the inputs, the input shape, the energy blocks and the assumed watts) is one
-# frozen object, checked once when it is made. `tito bench` makes it from its flags, `BenchmarkSuite`
+# frozen object, checked once when it is made. So is *where* it measures: in this process, or in
+# `processes` fresh worker processes one after another (see `latency_workers`). `tito bench` makes it from its flags, `BenchmarkSuite`
 # passes it whole to `Benchmark`, and it is written into every results file as its `config`, so a
 # saved result says exactly how it was measured.
 
@@ -53,6 +54,12 @@ class BenchmarkSettings:
             first data set.
         energy_block_seconds: target duration of one energy block.
         watts_per_core: assumed power of one busy core, for the energy estimate where RAPL is unreadable.
+        processes: 1 measures latency and memory in this process (the interval then covers this
+            process only); N >= 2 measures them in N fresh worker processes, one after another, and the
+            interval is computed across the processes (`latency_workers`).
+        worker_timeout_s: the longest one worker process may take.
+        worker_memory_mb: an address-space limit for each worker (None: no limit), for models that
+            must not be trusted with the machine's memory.
     """
 
     warmup_runs: int = 5
@@ -63,6 +70,9 @@ class BenchmarkSettings:
     input_shape: tuple[int, ...] | None = None
     energy_block_seconds: float = 0.05
     watts_per_core: float = DEFAULT_WATTS_PER_CORE
+    processes: int = 1
+    worker_timeout_s: float = 600.0
+    worker_memory_mb: int | None = None
 
     def __post_init__(self):
         runs = self.measurement_runs
@@ -84,6 +94,10 @@ class BenchmarkSettings:
             "input_shape": None if self.input_shape is None else check_input_shape(self.input_shape),
             "energy_block_seconds": check_positive("energy_block_seconds", self.energy_block_seconds, "0.05"),
             "watts_per_core": check_positive("watts_per_core", self.watts_per_core, "10.0 (watts)"),
+            "processes": check_count("processes", self.processes, 1),
+            "worker_timeout_s": check_positive("worker_timeout_s", self.worker_timeout_s, "600 (seconds)"),
+            "worker_memory_mb": None if self.worker_memory_mb is None else
+            check_count("worker_memory_mb", self.worker_memory_mb, 256),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)

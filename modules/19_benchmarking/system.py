@@ -20,6 +20,13 @@
 # records the machine (`collect_system_info`): hardware, software, the BLAS libraries and their threads
 # (threadpoolctl), the BLAS/OpenMP variables in force, the load, and the timer's resolution and cost.
 #
+# Whether the machine was quiet is measured too, as pyperf's `system` checks do: `machine_snapshot`
+# reads the load average, the CPU time the whole machine and this process (with its finished worker
+# processes) have used, the busiest processes, and the CPU frequency and governor where `/sys` shows
+# them. Two snapshots, taken at the start and the end of a run, say what competed with it;
+# `machine_warnings` puts that in words, and `value_warnings` adds the instability of the values
+# themselves.
+#
 # `busy_machine()` is the opposite: it loads the machine on purpose, one busy process per core, so a
 # notebook can show what a measurement looks like when the machine is not quiet.
 
@@ -28,13 +35,16 @@
 #| export
 from __future__ import annotations
 
+import math
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -86,6 +96,136 @@ def collect_system_info(clock: Callable[[], int] = time.perf_counter_ns) -> dict
         "timer_resolution_ns": clock_info.resolution * 1e9,
         "timer_overhead_ns": measure_timer_overhead_ns(clock),
     }
+
+# %% [markdown]
+# ## Was the machine quiet?
+#
+# The thresholds, and why:
+#
+# | reading | warned when | why |
+# |---|---|---|
+# | load average (1 min), start and end | at least the number of cores | this run counts for about one; the rest is other work waiting for a core |
+# | CPU used by other processes during the run | half a core or more | the machine's busy time minus this process's and its workers' |
+# | this run's share of its wall time on the CPU | under 90% | it was runnable but waiting: preempted |
+# | CPU frequency, start and end (where `/sys` shows it) | changed by more than 10% | the clock speed moved under the measurement |
+# | the values of one model | CV above 10% (pyperf warns at the same point), or the halves' medians 10% apart | unstable, or drifting |
+#
+# A reading that cannot be taken here (no `/sys/.../cpufreq` in most virtual machines) is recorded as
+# absent and judged by nothing.
+
+# %%
+#| export
+_CPU_LINE_BUSY = (0, 1, 2, 5, 6, 7)  # user, nice, system, irq, softirq, steal (steal: another VM had the core)
+SHARE_FLOOR, OTHERS_CORES, FREQUENCY_CHANGE, VALUE_CV, DRIFT = 0.9, 0.5, 0.10, 0.10, 0.10
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _machine_busy_seconds(proc: Path) -> float | None:
+    """CPU seconds all processors spent busy since boot (/proc/stat), steal time included."""
+    text = _read(proc / "stat")
+    if not text or not text.startswith("cpu "):
+        return None
+    fields = [int(v) for v in text.splitlines()[0].split()[1:]]
+    return sum(fields[i] for i in _CPU_LINE_BUSY if i < len(fields)) / os.sysconf("SC_CLK_TCK")
+
+
+def _frequencies(sys_root: Path) -> tuple[list[str], list[float]]:
+    """(governors, current MHz per CPU) from cpufreq; empty lists where it is not exposed."""
+    governors, mhz = set(), []
+    for folder in sorted(sys_root.glob("devices/system/cpu/cpu[0-9]*/cpufreq")):
+        governor, current = _read(folder / "scaling_governor"), _read(folder / "scaling_cur_freq")
+        if governor:
+            governors.add(governor.strip())
+        if current and current.strip().isdigit():
+            mhz.append(int(current) / 1000)
+    return sorted(governors), mhz
+
+
+def process_cpu_seconds() -> dict[int, tuple[str, float]]:
+    """pid -> (name, CPU seconds so far) of every process that can be read (psutil)."""
+    found = {}
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        times = process.info.get("cpu_times")
+        if times is not None:
+            found[process.pid] = (process.info.get("name") or "?", times.user + times.system)
+    return found
+
+
+def machine_snapshot(proc_root: str | Path = "/proc", sys_root: str | Path = "/sys",
+                     processes: Callable[[], Mapping[int, tuple[str, float]]] = process_cpu_seconds) -> dict[str, Any]:
+    """The machine's state now: load, CPU time used (all, this process and its finished children), frequency.
+
+    `proc_root`, `sys_root` and `processes` are parameters so tests can give a machine of their own.
+    """
+    proc = Path(proc_root)
+    load = _read(proc / "loadavg")
+    own = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    governors, mhz = _frequencies(Path(sys_root))
+    return {"monotonic_s": time.monotonic(), "pid": os.getpid(), "cpu_count": os.cpu_count() or 1,
+            "load_average": [float(v) for v in load.split()[:3]] if load else None,
+            "machine_busy_s": _machine_busy_seconds(proc),
+            "own_cpu_s": sum(usage.ru_utime + usage.ru_stime for usage in own),
+            "governors": governors, "frequency_mhz": mhz, "processes": dict(processes())}
+
+
+def _busiest_others(start: Mapping, end: Mapping, seconds: float, limit: int = 3) -> list[str]:
+    own = {start.get("pid"), end.get("pid")}
+    used = []
+    for pid, (name, cpu) in end["processes"].items():
+        before = start["processes"].get(pid)
+        if pid not in own and before is not None and before[0] == name:
+            used.append((cpu - before[1], pid, name))
+    used.sort(reverse=True)
+    return [f"{name} (pid {pid}) {share / seconds:.0%}" for share, pid, name in used[:limit] if share / seconds >= 0.1]
+
+
+def machine_warnings(start: Mapping[str, Any], end: Mapping[str, Any]) -> list[str]:
+    """What competed with a run, in words, from snapshots at its start and end (empty: nothing seen)."""
+    warnings, cores = [], start["cpu_count"]
+    loads = [s["load_average"][0] for s in (start, end) if s.get("load_average")]
+    if loads and max(loads) >= cores:
+        warnings.append(f"the machine was busy: load average {loads[0]:.2f} at the start and {loads[-1]:.2f} at the "
+                        f"end on {cores} core(s) (this run counts for about 1); repeat on a quiet machine")
+    seconds = end["monotonic_s"] - start["monotonic_s"]
+    own = end["own_cpu_s"] - start["own_cpu_s"]
+    if seconds > 0.05 and start.get("machine_busy_s") is not None and end.get("machine_busy_s") is not None:
+        others = (end["machine_busy_s"] - start["machine_busy_s"] - own) / seconds
+        if others >= OTHERS_CORES:
+            busiest = _busiest_others(start, end, seconds)
+            warnings.append(f"other processes used {others:.1f} core(s) on average while this ran"
+                            + (f" (busiest: {', '.join(busiest)})" if busiest else ""))
+        if own / seconds < SHARE_FLOOR:
+            warnings.append(f"this run was on the CPU only {own / seconds:.0%} of its {seconds:.2f} s: it waited "
+                            "for a core (preempted), so its times include waiting")
+    before, after = start.get("frequency_mhz") or [], end.get("frequency_mhz") or []
+    if before and after and abs(np.mean(after) / np.mean(before) - 1) > FREQUENCY_CHANGE:
+        governors = ", ".join(end.get("governors") or []) or "unknown"
+        warnings.append(f"the CPU frequency changed from {np.mean(before):.0f} to {np.mean(after):.0f} MHz during the "
+                        f"run (governor {governors}): the clock speed moved under the measurement")
+    return warnings
+
+
+def value_warnings(name: str, values: Sequence[float], what: str = "blocks") -> list[str]:
+    """Instability of one model's values: a CV above 10%, or the two halves' medians 10% apart."""
+    data = np.asarray(values, dtype=np.float64)
+    if data.size < 2 or not data.mean() > 0:
+        return []
+    warnings, cv = [], float(data.std(ddof=1) / data.mean())
+    if cv > VALUE_CV:
+        warnings.append(f"{name}: its {what} varied by CV {cv:.0%} (above {VALUE_CV:.0%}): the result is unstable")
+    half = data.size // 2
+    if half >= 2:
+        first, second = float(np.median(data[:half])), float(np.median(data[half:]))
+        if not math.isclose(first, second, rel_tol=DRIFT):
+            warnings.append(f"{name}: the median of its first {half} {what} ({first:.4g}) and of the rest "
+                            f"({second:.4g}) differ by more than {DRIFT:.0%}: the machine's speed drifted")
+    return warnings
 
 # %% [markdown]
 # ## A busy machine, on purpose

@@ -364,3 +364,110 @@ def test_saved_files_get_the_usual_mode_not_mkstemps_0600(tmp_path):
     finally:
         os.umask(mask)
     assert npz.stat().st_mode & 0o777 == 0o644 and meta.stat().st_mode & 0o777 == 0o644
+
+
+def _npz_claiming(path: Path, key: str, shape: tuple[int, ...]) -> None:
+    """An .npz whose member `key` is a real, zero-filled float32 array of `shape`, written in chunks (small on disk)."""
+    import zipfile
+
+    header = {"descr": "<f4", "fortran_order": False, "shape": shape}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, header)
+            chunk = bytes(1 << 20)
+            remaining = int(np.prod(shape)) * 4
+            while remaining:
+                member.write(chunk[:min(remaining, len(chunk))])
+                remaining -= min(remaining, len(chunk))
+
+
+def test_an_array_claiming_a_huge_shape_is_refused_from_its_header_before_unpacking(tmp_path):
+    """64 MB of zeros compress to ~64 KB; the loader must read the shape from the header and stop."""
+    import tracemalloc
+
+    save_model(Sequential(Linear(6, 4, seed=1)), tmp_path / "m")
+    npz = tmp_path / "m.npz"
+    with np.load(npz) as archive:
+        bias = archive["model.0.bias"]
+    _npz_claiming(npz, "model.0.weight", (4096, 4096))
+    import zipfile
+    with zipfile.ZipFile(npz, "a") as archive:
+        with archive.open("model.0.bias.npy", "w") as member:
+            np.lib.format.write_array(member, bias)
+    rewrite_json(tmp_path / "m", lambda d: d.update(arrays_sha256=hashlib.sha256(npz.read_bytes()).hexdigest()))
+    assert npz.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"has shape \(4096, 4096\), but the architecture implies \(6, 4\) "
+                                             r"\(read from its .npy header; the array was not unpacked\)"):
+            load_model(tmp_path / "m")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20, f"the loader held {peak:,} bytes: it unpacked the 64 MB array"
+
+
+def test_an_npy_header_that_disagrees_with_the_zip_is_refused(tmp_path):
+    import zipfile
+
+    save_model(Sequential(Linear(6, 4, seed=1)), tmp_path / "m")
+    npz = tmp_path / "m.npz"
+    with np.load(npz) as archive:
+        arrays = dict(archive)
+    with zipfile.ZipFile(npz, "w") as archive:
+        for key, value in arrays.items():
+            with archive.open(f"{key}.npy", "w") as member:
+                header = {"descr": "<f4", "fortran_order": False,
+                          "shape": (600, 400) if key.endswith("weight") else value.shape}
+                np.lib.format.write_array_header_1_0(member, header)
+                member.write(value.tobytes())  # far fewer bytes than the header claims
+    rewrite_json(tmp_path / "m", lambda d: d.update(arrays_sha256=hashlib.sha256(npz.read_bytes()).hexdigest()))
+    with pytest.raises(ValueError, match=r"claims shape \(600, 400\) of float32 \(960,128 bytes\) but the zip says"):
+        load_model(tmp_path / "m")
+
+
+def test_a_save_interrupted_between_its_two_renames_leaves_the_old_model_loadable(tmp_path, monkeypatch):
+    from tinytorch.models import zoo
+
+    old, new = Sequential(Linear(6, 4, seed=1)), Sequential(Linear(6, 4, seed=2))
+    save_model(old, tmp_path / "m")
+    real_commit, commits = zoo.commit_file, []
+
+    def commit_then_die(temporary, path):
+        commits.append(Path(path).name)
+        if Path(path).name == "m.json":
+            raise KeyboardInterrupt("killed between the renames")
+        return real_commit(temporary, path)
+
+    monkeypatch.setattr(zoo, "commit_file", commit_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(new, tmp_path / "m")
+    monkeypatch.undo()
+    assert commits == [".m.npz.previous", "m.npz", "m.json"], "the new arrays are in place, the new json is not"
+    x = np.ones((1, 6), dtype=np.float32)
+    np.testing.assert_array_equal(load_model(tmp_path / "m")(x).data, old(x).data), "still the old model"
+    save_model(new, tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m")(x).data, new(x).data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.npz"], "no backup, no temporary left"
+
+
+def test_a_writer_killed_between_the_renames_leaves_the_old_model_and_the_next_save_cleans_up(tmp_path):
+    save_model(Sequential(Linear(6, 4, seed=1)), tmp_path / "m")
+    killer = ("import os, signal, sys\n"
+              "from tinytorch.models import zoo\n"
+              "from tinytorch.core.layers import Linear, Sequential\n"
+              "real = zoo.commit_file\n"
+              "def commit(temporary, path):\n"
+              "    if str(path).endswith('m.json'):\n"
+              "        os.kill(os.getpid(), signal.SIGKILL)\n"
+              "    return real(temporary, path)\n"
+              "zoo.commit_file = commit\n"
+              f"zoo.save_model(Sequential(Linear(6, 4, seed=2)), {str(tmp_path / 'm')!r})\n")
+    done = subprocess.run([sys.executable, "-c", killer], cwd=ROOT, capture_output=True)
+    assert done.returncode == -9
+    leftovers = sorted(p.name for p in tmp_path.iterdir() if p.name not in ("m.json", "m.npz"))
+    assert leftovers[0].startswith(".m.json.") and leftovers[0].endswith(".tmp") and ".m.npz.previous" in leftovers
+    x = np.ones((1, 6), dtype=np.float32)
+    np.testing.assert_array_equal(load_model(tmp_path / "m")(x).data, Sequential(Linear(6, 4, seed=1))(x).data)
+    save_model(Sequential(Linear(6, 4, seed=3)), tmp_path / "m")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.npz"], "the dead writer's files are gone"

@@ -185,3 +185,56 @@ def test_benchmarks_describe_each_task_without_building_data(tmp_path):
     for entry in described.values():
         assert entry["provenance"] and entry["licence"] and entry["latency_limit_ms"] > 0
     assert not (tmp_path / "tinymlperf").exists() or not list((tmp_path / "tinymlperf").iterdir())
+
+
+def test_string_outputs_are_not_scored(bench):
+    class Words:
+        name = "words"
+
+        def forward(self, x):
+            return np.full((len(x), 10), "seven")
+
+    with pytest.raises(ModelTaskError, match="answered image_classification with <U5 values; a model must answer"):
+        bench.run_standard_benchmark(Words(), "image_classification", num_runs=5)
+
+
+def test_a_compliance_report_is_both_files_or_neither(bench, digits_model, tmp_path, monkeypatch):
+    from tinytorch.benchmarking import tinymlperf
+
+    results = {"image_classification": bench.run_standard_benchmark(digits_model, "image_classification", num_runs=5)}
+    real_stage, staged = tinymlperf.stage_file, []
+
+    def summary_cannot_be_written(path, data):
+        if str(path).endswith("_summary.md"):
+            raise OSError("disk full")
+        staged.append(real_stage(path, data))
+        return staged[-1]
+
+    monkeypatch.setattr(tinymlperf, "stage_file", summary_cannot_be_written)
+    with pytest.raises(OSError, match="disk full"):
+        bench.generate_compliance_report(results, output_path=tmp_path / "report.json")
+    assert list(tmp_path.iterdir()) == [], "no JSON without its summary, and no temporary file"
+
+
+def test_queries_timed_in_worker_processes(cache_root, digits_model):
+    bench = TinyMLPerf(random_seed=42, data_size="small", warmup_runs=2, cache_root=cache_root, processes=2)
+    result = bench.run_standard_benchmark(digits_model, "image_classification", num_runs=8)
+    assert result["processes"] == 2 and len(result["latency_per_process_ms"]) == 2
+    assert all(len(values) == 8 for values in result["latency_per_process_ms"])
+    pooled = np.concatenate(result["latency_per_process_ms"])
+    assert result["mean_latency_ms"] == pytest.approx(pooled.mean())
+    low, high = result["mean_latency_ci_ms"]
+    assert low <= result["mean_latency_ms"] <= high and "across 2 fresh processes" in result["latency_interval_scope"]
+    json.dumps(result)
+
+
+def test_one_process_says_its_latencies_are_that_process_only(bench, digits_model):
+    result = bench.run_standard_benchmark(digits_model, "image_classification", num_runs=5)
+    assert result["processes"] == 1 and "this process only" in result["latency_interval_scope"]
+
+
+def test_a_test_clock_cannot_reach_worker_processes():
+    with pytest.raises(ValueError, match="a replaced clock cannot reach worker processes"):
+        TinyMLPerf(clock=FakeClock(), processes=2)
+    with pytest.raises(ValueError, match="processes=0 must be an integer >= 1"):
+        TinyMLPerf(processes=0)

@@ -33,7 +33,8 @@ def test_settings_are_frozen_normalised_and_written_as_config():
         settings.warmup_runs = 3
     assert settings.to_config() == {"warmup_runs": 2, "measurement_runs": 4, "min_block_ms": 1.0,
                                     "max_timer_overhead": 0.01, "seed": 0, "input_shape": [1, 8, 8],
-                                    "energy_block_seconds": 0.05, "watts_per_core": 4.0}
+                                    "energy_block_seconds": 0.05, "watts_per_core": 4.0, "processes": 1,
+                                    "worker_timeout_s": 600.0, "worker_memory_mb": None}
     assert settings.replace(seed=5).seed == 5 and settings.seed == 0
     with pytest.raises(ValueError, match="seed"):
         settings.replace(seed=-1)

@@ -92,3 +92,23 @@ def test_an_empty_board_renders(tmp_path):
     with Database(str(tmp_path / "empty.db")) as db:
         text = render_page(build_board(db, "memory_challenge"))
     assert "0 ranked entries" in text and text.count("<tr id=") == 0
+
+
+def test_a_run_on_a_busy_machine_is_flagged_on_the_page_the_json_and_the_cli(tmp_path, make_entry, make_run, capsys):
+    from tito.main import main
+
+    with Database(str(tmp_path / "olympics.db")) as db:
+        run = make_run("latency_sprint", [make_entry("reference", 0.010, is_reference=True), make_entry("foxes", 0.005)])
+        run.environment["warnings"] = ["other processes used 1.9 core(s) on average while this ran"]
+        db.record_run(run)
+        busy = build_board(db, "latency_sprint")
+    assert busy.warnings == [f"run {busy.runs[0].id}: other processes used 1.9 core(s) on average while this ran"]
+    assert busy.to_json()["warnings"] == busy.warnings
+    page = render_page(busy)
+    assert 'id="warnings"' in page and "These results may not hold" in page and "1.9 core(s)" in page
+    assert main(["olympics", "leaderboard", "latency_sprint", "--db", str(tmp_path / "olympics.db")]) == 0
+    assert "warning: run" in capsys.readouterr().err
+
+
+def test_a_quiet_run_has_no_warning_box(board):
+    assert board.warnings == [] and 'id="warnings"' not in render_page(board)

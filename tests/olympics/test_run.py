@@ -104,6 +104,7 @@ def test_a_run_with_hostile_submissions(tmp_path):
     assert {row.label for row in board.rows} == {"foxes", "owls", "reference (tinydigits_mlp baseline)"}
     environment = report.run.environment
     assert environment["versions"]["numpy"] and "timer_overhead_ns" in environment["system_info"]
+    assert isinstance(environment["warnings"], list), "the busy-machine check of the measuring Benchmark"
     assert [p["ok"] for p in report.run.processes] == [True, True]
     checks = [stage for stage in stages if stage[0] == "check"]
     assert checks[0] == ("check", 0, 7) and checks[-1] == ("check", 7, 7), "the reference and six loadable entries"

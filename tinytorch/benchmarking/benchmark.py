@@ -22,18 +22,22 @@ from .plots import frontier_staircase
 from .report import DeploymentConstraints
 from .results_file import RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, results_to_json
 from .settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
-from .significance import (
-    compare_accuracy_counts, display_interval, intervals_overlap, ratio_of_means_interval)
+from .latency_workers import RECORDED_BETWEEN_PROCESS_CV, measure_in_workers
+from tinytorch.benchmarking.significance import (
+    choose_comparison, compare_accuracy_counts, compare_medians, display_interval, intervals_overlap,
+    ratio_of_means_interval)
 from .statistics import (
     BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval,
     t_confidence_interval, tukey_outlier_count)
 from .suite import (
     BenchmarkSuite, plot_metric_panel, plot_pareto_panel, render_report, results_from_json)
 from .system import (
-    busy_machine, collect_system_info, measure_timer_overhead_ns, timing_environment)
+    busy_machine, collect_system_info, machine_snapshot, machine_warnings, measure_timer_overhead_ns,
+    timing_environment, value_warnings)
 from .timing import (
     PreciseTimer, calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, precise_timer)
 from .tinymlperf import TinyMLPerf
+from .workers import ModelSource, WorkerError, across_processes
 from ..profiling.profiler import BYTES_PER_MB
 
 __all__ = [name for name in dir() if not name.startswith("_")]  # every name imported above

@@ -11,12 +11,12 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core.tensor import Tensor
-from ..profiling.profiler import BYTES_PER_MB
+from ..profiling.profiler import BYTES_PER_MB, traced_peak_bytes
 from ..utils.inference import as_array
 
 # %% auto #0
-__all__ = ['BenchmarkError', 'checked_output', 'call_model', 'call_checked', 'guarded', 'Dataset', 'normalize_dataset',
-           'model_size_mb', 'check_steps', 'build_stages']
+__all__ = ['TRACE_WARMUP', 'BenchmarkError', 'checked_output', 'call_model', 'call_checked', 'steady_peak_bytes', 'guarded',
+           'Dataset', 'normalize_dataset', 'model_size_mb', 'check_steps', 'build_stages']
 
 # %% modules/19_benchmarking/calls.py #cell-2
 class BenchmarkError(Exception):
@@ -47,6 +47,19 @@ def call_model(name: str, function: Callable, x):
 
 def call_checked(name: str, function: Callable, x, batch: int) -> np.ndarray:
     return checked_output(name, call_model(name, function, x), batch)
+
+
+TRACE_WARMUP = 16  # traced runs discarded before measuring: past CPython's specialization threshold (8)
+
+
+def steady_peak_bytes(name: str, function: Callable, x, runs: int) -> list[int]:
+    """`runs` tracemalloc peaks of one call of `function(x)`, after `TRACE_WARMUP` discarded traced runs."""
+    def traced() -> int:
+        return traced_peak_bytes(lambda: call_model(name, function, x))
+
+    for _ in range(TRACE_WARMUP):
+        traced()
+    return [traced() for _ in range(runs)]
 
 
 def guarded(name: str, run_block: Callable[[int], None]) -> Callable[[int], None]:

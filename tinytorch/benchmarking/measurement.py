@@ -14,15 +14,18 @@ import numpy as np
 import pandas as pd
 
 from .calls import (
-    BenchmarkError, Dataset, call_checked, call_model, guarded, model_size_mb, normalize_dataset)
+    BenchmarkError, Dataset, call_checked, guarded, model_size_mb, normalize_dataset, steady_peak_bytes)
+from .latency_workers import in_process_metadata, measure_in_workers
 from .metrics import BENCHMARK_METRICS, metric_info
 from .settings import BenchmarkSettings
-from .significance import compare_accuracy_counts, correct_counts
+from .significance import (
+    choose_comparison, compare_accuracy_counts, compare_medians, correct_counts)
 from .statistics import BenchmarkResult, compare_samples
-from .system import collect_system_info
+from .system import collect_system_info, machine_snapshot
 from .timing import (
     calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, repeat_calls)
-from ..profiling.profiler import BYTES_PER_MB, traced_peak_bytes
+from .workers import ModelSource
+from ..profiling.profiler import BYTES_PER_MB
 from ..utils.checks import check_input_shape
 from ..utils.inference import as_array, inference_function, model_name
 
@@ -64,8 +67,9 @@ def difference_test(base: BenchmarkResult, other: BenchmarkResult, metric: str =
     """Is `other` different from `base` by more than measurement noise? (the registry says how to test)
 
     Returns:
-        `{"significant": bool, "p_value": float (NaN when untestable), "test": str, "verdict": str,
-        "ratio", "ratio_ci_lower", "ratio_ci_upper"}` (ratio = other / base).
+        `{"significant": bool, "p_value": float (NaN when untestable), "test": str (the test that
+        decided), "verdict": str, "ratio", "ratio_ci_lower", "ratio_ci_upper"}` (ratio = other / base),
+        and for repeated values also both tests' p-values and the ratio of medians with its interval.
     """
     info = metric_info(metric)
     counts = correct_counts(base), correct_counts(other)
@@ -76,7 +80,9 @@ def difference_test(base: BenchmarkResult, other: BenchmarkResult, metric: str =
         if info.comparison == "counts" and min(base.count, other.count) < 2 and None not in counts:
             outcome = compare_accuracy_counts(*counts[0], *counts[1], alpha)
         else:
-            outcome = compare_samples(base.values, other.values, info.lower_is_better, alpha, info.words)
+            welch = compare_samples(base.values, other.values, info.lower_is_better, alpha, info.words)
+            medians = compare_medians(base.values, other.values, info.lower_is_better, alpha, info.words)
+            outcome = choose_comparison(metric, welch, medians)
     return {**outcome, "significant": outcome["verdict"] in info.words}
 
 
@@ -105,18 +111,20 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
                "ci_upper": result.ci_upper, "count": result.count, "median": result.median,
                "median_ci_lower": result.median_ci_lower, "median_ci_upper": result.median_ci_upper, "unit": result.unit}
         if name == names[0]:
-            row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, p_value=math.nan, test="", verdict="baseline")
+            row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, median_ratio=1.0, median_ratio_ci_lower=1.0,
+                       median_ratio_ci_upper=1.0, p_value=math.nan, test="", verdict="baseline", other_test="")
         else:
             test = difference_test(baseline, result, metric, alpha)
-            row.update({key: test[key] for key in ("ratio", "ratio_ci_lower", "ratio_ci_upper", "p_value", "test",
-                                                   "verdict")})
+            row.update({key: test.get(key, math.nan) for key in (
+                "ratio", "ratio_ci_lower", "ratio_ci_upper", "median_ratio", "median_ratio_ci_lower",
+                "median_ratio_ci_upper", "p_value", "test", "verdict")}, other_test=test.get("other_test", ""))
         row["paired_ratio_median"] = paired_ratio_median(metric, baseline, result)
         rows.append(row)
     return pd.DataFrame(rows)
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-benchmark
 _SETTING_DEFAULTS = {"warmup_runs": 5, "measurement_runs": 10, "min_block_ms": 1.0, "max_timer_overhead": 0.01,
-                     "seed": 0}
+                     "seed": 0, "processes": 1}
 
 
 class Benchmark:
@@ -124,18 +132,21 @@ class Benchmark:
 
     Args:
         models: objects with `forward(x)` or `predict(x)`, or callables; named by `.name` or `model_{i}`.
+            A `ModelSource` (a saved file, a reference name, a factory) is loaded here only when a
+            measurement runs in this process.
         datasets: labelled data: `(inputs, labels)`, a mapping with inputs and labels, or (x, y) batches.
-        warmup_runs, measurement_runs, min_block_ms, max_timer_overhead, seed: see `BenchmarkSettings`.
+        warmup_runs, measurement_runs, min_block_ms, max_timer_overhead, seed, processes: see
+            `BenchmarkSettings` (processes > 1: latency and memory in that many fresh processes).
         clock: integer-nanosecond clock (injectable for tests).
         settings: a `BenchmarkSettings` instead of the five separate settings (not both).
     """
 
     def __init__(self, models: list, datasets: list | None = None, warmup_runs: int = 5,
                  measurement_runs: int = 10, min_block_ms: float = 1.0, max_timer_overhead: float = 0.01,
-                 clock: Callable[[], int] = time.perf_counter_ns, seed: int = 0, *,
+                 clock: Callable[[], int] = time.perf_counter_ns, seed: int = 0, *, processes: int = 1,
                  settings: BenchmarkSettings | None = None):
         given = {"warmup_runs": warmup_runs, "measurement_runs": measurement_runs, "min_block_ms": min_block_ms,
-                 "max_timer_overhead": max_timer_overhead, "seed": seed}
+                 "max_timer_overhead": max_timer_overhead, "seed": seed, "processes": processes}
         if settings is None:
             settings = BenchmarkSettings(**given)
         elif not isinstance(settings, BenchmarkSettings):
@@ -152,8 +163,8 @@ class Benchmark:
             raise TypeError(f"clock must be callable and return nanoseconds, got {clock!r}")
         self.settings, self.clock = settings, clock
         self.names = self._model_names()
-        self.functions = {name: inference_function(model, f"model {index}")
-                          for index, (name, model) in enumerate(zip(self.names, self.models))}
+        self.functions = {name: inference_function(model, f"model {index}") for index, (name, model)
+                          in enumerate(zip(self.names, self.models)) if not isinstance(model, ModelSource)}
         self.datasets = [normalize_dataset(d, i) for i, d in enumerate(datasets or [])]
         self.system_info = collect_system_info(clock)
         self.results: dict[str, dict[str, BenchmarkResult]] = {}
@@ -165,6 +176,13 @@ class Benchmark:
             raise ValueError(f"duplicate model names {duplicates}; give each model a distinct `.name`")
         return names
 
+    def _in_process(self) -> dict[str, tuple[Callable, str]]:
+        """The inference function of every model, loading any `ModelSource` first (to measure it here)."""
+        self.models = [model.load() if isinstance(model, ModelSource) else model for model in self.models]
+        self.functions = {name: self.functions.get(name) or inference_function(model, name)
+                          for name, model in zip(self.names, self.models)}
+        return self.functions
+
     def inputs(self, input_shape: tuple[int, ...] | None = None) -> np.ndarray:
         """The seeded input (default shape: the settings' input shape, else (1, 28, 28))."""
         if input_shape is None:
@@ -174,12 +192,28 @@ class Benchmark:
 
     def block_runners(self, x: np.ndarray) -> dict[str, Callable[[int], None]]:
         """Per model, `run_block(n)`: n calls on `x`, a failure reported as a `BenchmarkError`."""
-        return {name: guarded(name, repeat_calls(function, x)) for name, (function, _) in self.functions.items()}
+        return {name: guarded(name, repeat_calls(function, x)) for name, (function, _) in self._in_process().items()}
+
+    def run_in_processes(self, metrics: Iterable[str] = ("latency", "memory"), input_shape: tuple[int, ...] | None = None,
+                         on_process: Callable[[int, int], None] | None = None) -> dict[str, dict[str, BenchmarkResult]]:
+        """Latency (ms) and/or memory (MB) in `settings.processes` fresh processes: one value per process.
+
+        `on_process(done, total)` is called after each worker process (e.g. for a progress display).
+        """
+        x = self.inputs(input_shape)
+        measured = measure_in_workers(self.models, self.names, x, self.settings, tuple(metrics), on_process)
+        results = {metric: {name: BenchmarkResult(f"{name}_{metric}", entry["values"], entry["metadata"],
+                                                  unit=metric_info(metric).unit) for name, entry in per_model.items()}
+                   for metric, per_model in measured.items()}
+        self.results.update(results)
+        return results
 
     def run_latency_benchmark(self, input_shape: tuple[int, ...] | None = None) -> dict[str, BenchmarkResult]:
-        """Per-inference latency in ms: one value per calibrated block, models interleaved."""
-        settings, x = self.settings, self.inputs(input_shape)
-        for name, (function, _) in self.functions.items():
+        """Per-inference latency in ms: one value per calibrated block, models interleaved (or per process)."""
+        if self.settings.processes > 1:
+            return self.run_in_processes(["latency"], input_shape)["latency"]
+        settings, x, start = self.settings, self.inputs(input_shape), machine_snapshot()
+        for name, (function, _) in self._in_process().items():
             call_checked(name, function, x, x.shape[0])  # errors surface here, outside the timing
         run_blocks = self.block_runners(x)
         for run_block in run_blocks.values():
@@ -188,12 +222,14 @@ class Benchmark:
         target_ns = calibration_target_ns(overhead_ns, settings.max_timer_overhead, settings.min_block_ms * 1e6)
         calls = {name: calibrate_calls_per_block(run, target_ns, self.clock) for name, run in run_blocks.items()}
         per_call_ns = interleaved_block_times(run_blocks, calls, settings.measurement_runs, self.clock)
+        conditions = in_process_metadata(start, machine_snapshot(), {n: v / 1e6 for n, v in per_call_ns.items()})
         results = {}
         for name, values in per_call_ns.items():
             metadata = {"calls_per_block": calls[name], "warmup_runs": settings.warmup_runs,
                         "timer_overhead_ns": overhead_ns, "block_target_ns": target_ns,
                         "input_shape": x.shape, "seed": settings.seed, "called_as": self.functions[name][1],
-                        "method": "per-call time of calibrated blocks, models interleaved round-robin"}
+                        "method": "per-call time of calibrated blocks, models interleaved round-robin",
+                        **conditions[name]}
             results[name] = BenchmarkResult(f"{name}_latency", values / 1e6, metadata, unit="ms")
         self.results["latency"] = results
         return results
@@ -206,6 +242,7 @@ class Benchmark:
         """
         if not self.datasets:
             raise ValueError("no datasets were given; pass labelled data, e.g. Benchmark(models, [(x_test, y_test)])")
+        self._in_process()
         for dataset in self.datasets:
             if not dataset.labelled:
                 raise ValueError(f"dataset {dataset.name!r} has no labels, so accuracy cannot be measured; "
@@ -241,13 +278,14 @@ class Benchmark:
 
     def run_memory_benchmark(self, input_shape: tuple[int, ...] | None = None) -> dict[str, BenchmarkResult]:
         """Peak MB allocated during one inference (tracemalloc, peak reset each run), in its own pass."""
+        if self.settings.processes > 1:
+            return self.run_in_processes(["memory"], input_shape)["memory"]
         x = self.inputs(input_shape)
         results = {}
-        for name, (function, method) in self.functions.items():
+        for name, (function, method) in self._in_process().items():
             call_checked(name, function, x, x.shape[0])  # warm-up outside tracing, and the output check
-            # only the model call is traced: the output check's temporaries must not count
-            peaks = [traced_peak_bytes(lambda: call_model(name, function, x))
-                     for _ in range(self.settings.measurement_runs)]
+            # only the model call is traced (the output check's temporaries must not count), warmed up first
+            peaks = steady_peak_bytes(name, function, x, self.settings.measurement_runs)
             size_mb, reason = model_size_mb(self.models[self.names.index(name)])
             metadata = {"peak_bytes": peaks, "model_size_mb": size_mb, "input_shape": x.shape,
                         "seed": self.settings.seed, "input_bytes": int(x.nbytes), "called_as": method,

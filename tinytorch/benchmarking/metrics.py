@@ -28,6 +28,9 @@ class Metric:
         column: the name of a table column holding the metric's mean, e.g. "latency_ms".
         measured_by_benchmark: whether `Benchmark` measures it (energy is the suite's).
         display: the format of a value in reports, e.g. ".4g".
+        centre: which centre decides a comparison: "median" (latency: a few preempted blocks must not
+            decide; Mann-Whitney U and the ratio of medians) or "mean" (Welch's t-test and the ratio
+            of means: totals that add up, like memory and energy).
     """
 
     name: str
@@ -40,6 +43,7 @@ class Metric:
     column: str
     measured_by_benchmark: bool
     display: str = ".4g"
+    centre: str = "mean"
 
     @property
     def lower_is_better(self) -> bool:
@@ -59,7 +63,7 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {metric.name: metric for metric in (
-    Metric("latency", "ms", "min", "faster", "slower", "t", "welch", "latency_ms", True),
+    Metric("latency", "ms", "min", "faster", "slower", "t", "welch", "latency_ms", True, centre="median"),
     Metric("accuracy", "fraction", "max", "better", "worse", "counts", "counts", "accuracy", True),
     Metric("memory", "MB", "min", "smaller", "larger", "t", "welch", "memory_mb", True),
     Metric("energy", "J", "min", "less energy", "more energy", "t", "welch", "energy_j", False),

@@ -57,6 +57,11 @@ def score_olympic_event(event: OlympicEvent | str, baseline: Mapping[str, Benchm
                 for m in metrics if m not in candidate or m not in baseline]
     if reasons:
         return False, 0.0, reasons
+    reasons += [f"{metric}: {who} measured {results[metric].mean:.4g}, not a positive value; no ratio can score it"
+                for metric in metrics for who, results in (("the baseline", baseline), ("the entry", candidate))
+                if not results[metric].mean > 0]
+    if reasons:
+        return False, 0.0, reasons
     ratios = []
     for metric in metrics:
         base, entry = baseline[metric], candidate[metric]

@@ -82,9 +82,14 @@ def _improvements(results: Mapping, base: str, name: str) -> dict[str, Any]:
     for metric, key in (("latency", "latency_speedup"), ("memory", "memory_speedup"), ("energy", "energy_speedup"),
                         ("accuracy", "accuracy_retention")):
         base_result, result = results[metric][base], results[metric][name]
-        ratio = base_result.mean / result.mean if METRICS[metric].lower_is_better else result.mean / base_result.mean
         test = difference_test(base_result, result, metric)
-        out[key], out[f"{key}_significant"], out[f"{key}_p_value"] = ratio, test["significant"], test["p_value"]
+        if min(base_result.mean, result.mean) <= 0:  # e.g. an identity model's peak memory: 0 MB has no ratio
+            out[key], out[f"{key}_significant"] = None, False
+        else:
+            out[key] = base_result.mean / result.mean if METRICS[metric].lower_is_better else \
+                result.mean / base_result.mean
+            out[f"{key}_significant"] = test["significant"]
+        out[f"{key}_p_value"] = test["p_value"]
     return out
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-ablation
@@ -147,7 +152,9 @@ def compare_ablation_orders(base_model: Any, steps: Sequence[tuple[str, Callable
     models = {name: model for _, stages in staged for name, _, model in stages}
     suite_options.setdefault("progress", False)
     results = BenchmarkSuite(list(models.values()), datasets, **suite_options).run_full_benchmark()
-    return pd.DataFrame([row for label, stages in staged for row in _ablation_rows(stages, results, label)])
+    table = pd.DataFrame([row for label, stages in staged for row in _ablation_rows(stages, results, label)])
+    table.attrs["results"] = results  # the raw results behind the rows, e.g. to check them against another run
+    return table
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-configuration
 def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_shape: tuple[int, ...] = (1, 8, 8),

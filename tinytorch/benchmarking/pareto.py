@@ -4,6 +4,7 @@
 __all__ = ['dominates', 'pareto_front']
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-pareto-imports
+import math
 from collections.abc import Mapping, Sequence
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-pareto-dominance
@@ -41,5 +42,9 @@ def pareto_front(points: Mapping[str, Sequence[float]], directions: Sequence[str
     """
     if not points:
         raise ValueError("pareto_front needs at least one point")
+    for name, point in points.items():  # NaN compares false both ways: it would "dominate" valid points
+        if not all(math.isfinite(value) for value in point):
+            raise ValueError(f"point {name!r} = {tuple(point)} holds NaN or an infinite value; measure it again or "
+                             "leave it out (a missing measurement cannot be ranked)")
     return [name for name, point in points.items()
             if not any(dominates(other, point, directions) for other_name, other in points.items() if other_name != name)]

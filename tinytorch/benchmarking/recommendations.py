@@ -20,7 +20,9 @@ USE_CASES = {
 
 def recommend_optimizations(base: str, improvements: Mapping[str, Mapping], min_retention: float) -> dict[str, dict]:
     """Per use case, the model to pick (`{model, reason, use_case}`), by the rules above; the base when none qualifies."""
-    keep = {n: i for n, i in improvements.items() if i["accuracy_retention"] >= min_retention}
+    # a ratio is None where a measured mean was 0 (no ratio exists): it qualifies for nothing
+    keep = {n: i for n, i in improvements.items()
+            if i["accuracy_retention"] is not None and i["accuracy_retention"] >= min_retention}
     floor = f"keeps >= {min_retention:.0%} of the base accuracy"
 
     def effective(i: Mapping, key: str) -> float:  # a ratio inside the noise counts as no change
@@ -29,18 +31,22 @@ def recommend_optimizations(base: str, improvements: Mapping[str, Mapping], min_
     picks = {}
     for slot, key, what in (("for_latency_critical", "latency_speedup", "faster"),
                             ("for_memory_constrained", "memory_speedup", "smaller in peak memory")):
-        better = {n: i for n, i in keep.items() if i[f"{key}_significant"] and i[key] > 1}
+        better = {n: i for n, i in keep.items() if i[f"{key}_significant"] and i[key] is not None and i[key] > 1}
         if better:
             name = max(better, key=lambda n: better[n][key])
             reason = f"{better[name][key]:.2f}x {what} than the base (significant) and {floor}"
         else:
             name, reason = base, f"no optimized model that {floor} is significantly {what} than the base"
         picks[slot] = {"model": name, "reason": reason, "use_case": USE_CASES[slot]}
-    name = max(improvements, key=lambda n: improvements[n]["accuracy_retention"])
-    retention = improvements[name]
-    change = "a significant change" if retention["accuracy_retention_significant"] else "within noise of the base"
+    known = {n: i for n, i in improvements.items() if i["accuracy_retention"] is not None}
+    if known:
+        name = max(known, key=lambda n: known[n]["accuracy_retention"])
+        change = "a significant change" if known[name]["accuracy_retention_significant"] else "within noise of the base"
+        reason = f"highest accuracy retention, {known[name]['accuracy_retention']:.1%} of the base ({change})"
+    else:
+        name, reason = base, "no accuracy retention can be computed (the base accuracy measured 0)"
     picks["for_accuracy_preservation"] = {"model": name, "use_case": USE_CASES["for_accuracy_preservation"],
-                                          "reason": f"highest accuracy retention, {retention['accuracy_retention']:.1%} of the base ({change})"}
+                                          "reason": reason}
     scores = {n: math.prod(effective(i, k) for k in ("latency_speedup", "memory_speedup", "energy_speedup")) ** (1 / 3)
               for n, i in keep.items()}
     if scores and max(scores.values()) > 1:

@@ -60,11 +60,38 @@ def _metric_table(metric: str, per_model: Mapping[str, Any], ties: Ties) -> list
 def _comparison_lines(table: Any) -> list[str]:
     if table is None:
         return ["Only one model: there is nothing to compare it with.", ""]
-    lines = ["| model | ratio to first [95% CI] | p-value | verdict |", "|---|---|---|---|"]
+    lines = ["| model | ratio to first [95% CI] | p-value | decided by | verdict |", "|---|---|---|---|---|"]
     for row in table.to_dict("records"):
-        ratio = f"{_fmt(row['ratio'])} [{_fmt(row['ratio_ci_lower'])}, {_fmt(row['ratio_ci_upper'])}]"
-        lines.append(f"| {row['model']} | {ratio} | {_fmt(row['p_value'])} | {row['verdict']} |")
-    return lines + [""]
+        prefix = "median_" if "median" in str(row.get("test", "")) else ""
+        ratio = f"{_fmt(row[prefix + 'ratio'])} [{_fmt(row[prefix + 'ratio_ci_lower'])}, " \
+                f"{_fmt(row[prefix + 'ratio_ci_upper'])}]"
+        test = row.get("test") or "-"
+        if row.get("other_test"):
+            test += f" ({row['other_test']})"
+        lines.append(f"| {row['model']} | {ratio} | {_fmt(row['p_value'])} | {test} | {row['verdict']} |")
+    return lines + ["", "A ratio is of medians where Mann-Whitney U decided, else of means.", ""]
+
+
+def _scope_line(latency: Mapping[str, Any]) -> str:
+    """What the latency intervals cover: one process, or several fresh ones."""
+    first = next(iter(latency.values()), None)
+    note = first.metadata.get("scope_note") if first is not None else None
+    return f"- Latency intervals: {note or 'from the blocks of one process (no scope was recorded with them)'}."
+
+
+def _warning_lines(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Every distinct warning the results carry (busy machine, unstable values), or why there are none."""
+    found, checked = [], False
+    for per_model in results.values():
+        for result in per_model.values():
+            checked = checked or "machine" in result.metadata
+            found += [w for w in result.metadata.get("warnings", []) if w not in found]
+    if found:
+        return ["These results may not hold: " + ("; ".join(found)) + ".", ""]
+    if checked:
+        return ["None: the load, the other processes, the CPU frequency and the stability of the values gave no "
+                "reason for doubt.", ""]
+    return ["Not checked: these results carry no readings of the machine.", ""]
 
 
 def _model_sizes(results: Mapping) -> dict[str, float]:
@@ -155,10 +182,15 @@ def render_markdown(results: Mapping[str, Mapping[str, Any]], system_info: Mappi
         lines.append(f"- Energy: {_energy_method(results['energy'])}.")
     lines.append("- Intervals: 95% confidence interval of the mean (Student's t, n-1 degrees of freedom); for "
                  "accuracy on one dataset, the Wilson 95% interval of the proportion of correct answers. "
-                 "Verdicts: each model against the first model, by compare_samples (Welch's t-test and the "
-                 "ratio interval, as in Benchmark.compare_models); accuracy by Fisher's exact test on the "
-                 "counts of correct answers.")
-    lines += ["", "## System Information", ""]
+                 "Verdicts: each model against the first model, as in Benchmark.compare_models: latency by "
+                 "Mann-Whitney's U test with a bootstrap interval of the ratio of medians (Welch's t-test on the "
+                 "means shown beside it), memory and energy by Welch's t-test and the ratio of means, accuracy by "
+                 "Fisher's exact test on the counts of correct answers.")
+    if "latency" in results:
+        lines.append(_scope_line(results["latency"]))
+    lines += ["", "## Warnings", ""]
+    lines += _warning_lines(results)
+    lines += ["## System Information", ""]
     lines += [f"- {key}: {_fmt(value)}" for key, value in sorted(system_info.items())]
     lines += ["", "## Results", ""]
     for metric in SUITE_METRICS:

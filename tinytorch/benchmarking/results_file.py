@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .metrics import check_metric
+from .significance import display_interval
 from ..utils.files import write_text_atomic
 
 # %% auto #0
@@ -35,11 +36,20 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _entry(result: Any, metric: str) -> dict:
+    """`result.to_dict()`, its interval the one the report shows."""
+    entry = result.to_dict()
+    low, high = display_interval(result, metric)
+    entry["ci_lower"], entry["ci_upper"] = low, high
+    entry["summary"] = {**entry["summary"], "ci_lower": low, "ci_upper": high}
+    return entry
+
+
 def results_to_json(results: Mapping[str, Mapping[str, Any]], system_info: Mapping, config: Mapping) -> dict:
     """The versioned, JSON-ready form of suite results (each result through its `to_dict()`)."""
     return {"schema": RESULTS_SCHEMA, "schema_version": RESULTS_SCHEMA_VERSION,
             "system_info": dict(system_info), "config": dict(config),
-            "results": {metric: {name: result.to_dict() for name, result in per_model.items()}
+            "results": {metric: {name: _entry(result, metric) for name, result in per_model.items()}
                         for metric, per_model in results.items()}}
 
 
@@ -52,10 +62,21 @@ def parse_results_document(data: Any, source: str = "results") -> tuple[dict, di
     if version != RESULTS_SCHEMA_VERSION:
         raise ValueError(f"{source} has schema_version {version!r}, but this TinyTorch reads version "
                          f"{RESULTS_SCHEMA_VERSION}; re-run the benchmark and save it again")
+    def mapping(value: Any, field: str) -> dict:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{source}: field {field!r} is a {type(value).__name__}, but it must be an object; "
+                             "load a file written by BenchmarkSuite.save_results")
+        return dict(value)
+
     results = {}
-    for metric, per_model in dict(data.get("results") or {}).items():
-        results[check_metric(metric)] = dict(per_model)
-    return results, dict(data.get("system_info") or {}), dict(data.get("config") or {})
+    for metric, per_model in mapping(data.get("results", {}), "results").items():
+        try:
+            check_metric(metric)
+        except ValueError as error:
+            raise ValueError(f"{source}: field 'results.{metric}': {error}") from None
+        results[metric] = {name: mapping(entry, f"results.{metric}.{name}")
+                           for name, entry in mapping(per_model, f"results.{metric}").items()}
+    return results, mapping(data.get("system_info", {}), "system_info"), mapping(data.get("config", {}), "config")
 
 
 def write_results_file(path: str | Path, document: Mapping) -> Path:
@@ -73,3 +94,6 @@ def read_results_file(path: str | Path) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"results file {path} is corrupt (not valid JSON: {error}); "
                          f"re-run the benchmark and save it again") from error
+    except RecursionError:  # e.g. 100,000 nested brackets: no results file is nested that deep
+        raise ValueError(f"results file {path} is nested too deeply to be a results file; load a file written "
+                         "by BenchmarkSuite.save_results") from None

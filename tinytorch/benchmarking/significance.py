@@ -13,8 +13,9 @@ from .metrics import metric_info
 from ..utils.checks import check_count, finite_values
 
 # %% auto #0
-__all__ = ['ratio_of_means_interval', 'compare_accuracy_counts', 'correct_counts', 'display_interval', 'intervals_overlap',
-           'runs_for_ci_target', 'settle_index']
+__all__ = ['BOOTSTRAP_RESAMPLES', 'BOOTSTRAP_SEED', 'ratio_of_means_interval', 'compare_medians', 'choose_comparison',
+           'compare_accuracy_counts', 'correct_counts', 'display_interval', 'intervals_overlap', 'runs_for_ci_target',
+           'settle_index']
 
 # %% modules/19_benchmarking/significance.py #cell-2
 def ratio_of_means_interval(baseline, candidate, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -36,6 +37,62 @@ def ratio_of_means_interval(baseline, candidate, confidence: float = 0.95) -> tu
     dof = variance**2 / sum(v * v / (n - 1) for v, n in parts if n > 1)
     half_width = float(stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(variance)
     return ratio, ratio * math.exp(-half_width), ratio * math.exp(half_width)
+
+
+BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED = 4000, 0
+
+
+def _ratio_of_medians(baseline, candidate, axis=-1):
+    return np.median(candidate, axis=axis) / np.median(baseline, axis=axis)
+
+
+def compare_medians(baseline, candidate, lower_is_better: bool = True, alpha: float = 0.05,
+                    words: tuple[str, str] = ("faster", "slower")) -> dict[str, Any]:
+    """Mann-Whitney U test (two-sided) with a bootstrap interval of median(candidate) / median(baseline).
+
+    The bootstrap resamples each sample on its own (percentile method, `BOOTSTRAP_RESAMPLES` draws from
+    a fixed seed, so the same values always give the same interval). The verdict is one of `words`
+    only when p < alpha, the medians differ and the interval excludes 1.
+    """
+    a, b = finite_values(baseline, "baseline"), finite_values(candidate, "candidate")
+    median_a, median_b = float(np.median(a)), float(np.median(b))
+    positive = median_a > 0 and median_b > 0
+    result = {"median_ratio": median_b / median_a if positive else math.nan, "test": "Mann-Whitney U (medians)"}
+    if a.size < 2 or b.size < 2:
+        return {**result, "median_ratio_ci_lower": math.nan, "median_ratio_ci_upper": math.nan,
+                "p_value": math.nan, "verdict": "too few values to test"}
+    together = np.concatenate([a, b])
+    p_value = 1.0 if together.min() == together.max() else float(stats.mannwhitneyu(b, a).pvalue)
+    low = high = math.nan
+    if positive and (a.min() < a.max() or b.min() < b.max()):
+        interval = stats.bootstrap((a, b), _ratio_of_medians, n_resamples=BOOTSTRAP_RESAMPLES, vectorized=True,
+                                   method="percentile", confidence_level=1 - alpha,
+                                   rng=np.random.default_rng(BOOTSTRAP_SEED)).confidence_interval
+        low, high = float(interval.low), float(interval.high)
+    elif positive:  # no spread on either side: the ratio is known exactly
+        low = high = result["median_ratio"]
+    excludes_one = not positive or not (low <= 1.0 <= high)
+    if p_value < alpha and excludes_one and median_a != median_b:
+        verdict = words[0] if (median_b < median_a) == lower_is_better else words[1]
+    else:
+        verdict = "no detectable difference"
+    return {**result, "median_ratio_ci_lower": low, "median_ratio_ci_upper": high, "p_value": p_value,
+            "verdict": verdict}
+
+
+def choose_comparison(metric: str, welch: dict[str, Any], medians: dict[str, Any]) -> dict[str, Any]:
+    """One comparison: the deciding test's p-value and verdict, the other test's kept beside them.
+
+    Latency is decided on medians (the registry's `centre`), because a few preempted blocks say nothing
+    about a model; memory and energy on means, because their totals are what adds up.
+    """
+    decides_on_medians = metric_info(metric).centre == "median"
+    decider, other = (medians, welch) if decides_on_medians else (welch, medians)
+    return {**welch, **{key: medians[key] for key in ("median_ratio", "median_ratio_ci_lower", "median_ratio_ci_upper")},
+            "p_value": decider["p_value"], "verdict": decider["verdict"], "test": decider["test"],
+            "decided_by": decider["test"], "welch_p_value": welch["p_value"], "welch_verdict": welch["verdict"],
+            "median_p_value": medians["p_value"], "median_verdict": medians["verdict"],
+            "other_test": f"{other['test']}: p = {other['p_value']:.3g}, {other['verdict']}"}
 
 
 def compare_accuracy_counts(baseline_correct: int, baseline_total: int, candidate_correct: int,

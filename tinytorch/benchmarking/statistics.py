@@ -218,9 +218,14 @@ class BenchmarkResult:
         return {name: (None if isinstance(v, float) and not math.isfinite(v) else v) for name, v in values.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the raw values, unit, metadata and (for readers) the summary."""
-        return {"metric_name": self.metric_name, "unit": self.unit, "values": list(self.values),
-                "metadata": jsonable(self.metadata), "summary": self.summary()}
+        """JSON-ready: the raw values, unit, metadata and (for readers) the summary, whole under `summary`
+        and its main figures also flat (`mean`, `std`, `median`, `min`, `max`, `count`, `ci_lower`, `ci_upper`)."""
+        summary = self.summary()
+        flat = {key: summary[name] for key, name in (("mean", "mean"), ("std", "std"), ("median", "median"),
+                                                     ("min", "min_val"), ("max", "max_val"), ("count", "count"),
+                                                     ("ci_lower", "ci_lower"), ("ci_upper", "ci_upper"))}
+        return {"metric_name": self.metric_name, "unit": self.unit, "values": list(self.values), **flat,
+                "metadata": jsonable(self.metadata), "summary": summary}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "BenchmarkResult":

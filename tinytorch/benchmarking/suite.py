@@ -61,7 +61,7 @@ def results_from_json(data, source: str = "results") -> tuple[dict, dict, dict]:
 
 
 _SUITE_DEFAULTS = {"warmup_runs": 5, "measurement_runs": 10, "input_shape": None, "energy_block_seconds": 0.05,
-                   "watts_per_core": DEFAULT_WATTS_PER_CORE}
+                   "watts_per_core": DEFAULT_WATTS_PER_CORE, "processes": 1}
 
 
 class BenchmarkSuite:
@@ -72,8 +72,9 @@ class BenchmarkSuite:
         datasets: labelled datasets, as for `Benchmark`.
         output_dir: where files go; created only when something is written.
         progress: show a progress display on stderr while measuring.
-        watts_per_core, warmup_runs, measurement_runs, input_shape, energy_block_seconds: see
-            `BenchmarkSettings` (the input shape defaults to one sample of the first dataset).
+        watts_per_core, warmup_runs, measurement_runs, input_shape, energy_block_seconds, processes: see
+            `BenchmarkSettings` (the input shape defaults to one sample of the first dataset; processes > 1
+            measures latency and memory in that many fresh processes).
         energy_meter: the `EnergyMeter` (default: RAPL where readable, else the CPU-time estimate).
         settings: a `BenchmarkSettings` instead of the separate settings (not both).
     """
@@ -81,10 +82,10 @@ class BenchmarkSuite:
     def __init__(self, models: Sequence[Any], datasets: Sequence[Any], output_dir: str | Path = "benchmark_results",
                  progress: bool = True, watts_per_core: float = DEFAULT_WATTS_PER_CORE, *, warmup_runs: int = 5,
                  measurement_runs: int = 10, input_shape: tuple[int, ...] | None = None,
-                 energy_block_seconds: float = 0.05, energy_meter: EnergyMeter | None = None,
+                 energy_block_seconds: float = 0.05, energy_meter: EnergyMeter | None = None, processes: int = 1,
                  settings: BenchmarkSettings | None = None):
         given = {"warmup_runs": warmup_runs, "measurement_runs": measurement_runs, "input_shape": input_shape,
-                 "energy_block_seconds": energy_block_seconds, "watts_per_core": watts_per_core}
+                 "energy_block_seconds": energy_block_seconds, "watts_per_core": watts_per_core, "processes": processes}
         if settings is None:
             settings = BenchmarkSettings(**given)
         elif given != _SUITE_DEFAULTS:

@@ -20,7 +20,6 @@ from ..core.layers import Flatten, Layer, Linear, ReLU, Sequential, Softmax
 from ..core.spatial import AvgPool2d, Conv2d, GlobalAvgPool2d, GlobalMaxPool2d, MaxPool2d
 from ..core.tensor import Tensor
 from ..datasets.tinydigits import load_tinydigits
-from ..optimization.compression import fine_tune, magnitude_prune
 from ..optimization.quantization import QuantizedConv2d, QuantizedLinear, quantize_model
 from ..utils.files import commit_file, stage_file
 
@@ -256,8 +255,19 @@ def save_model(model: Layer, path: str | Path, metadata: dict | None = None) -> 
     except BaseException:
         npz_tmp.unlink(missing_ok=True)
         raise
-    commit_file(npz_tmp, npz_path)
-    commit_file(json_tmp, json_path)
+    # Two renames cannot be one atomic step. Until the new .json is in place, the old .json still
+    # describes the old arrays, so keep them (a hard link) where load_model looks for them.
+    previous = _previous_arrays(npz_path)
+    try:
+        if npz_path.is_file():
+            commit_file(stage_file(previous, npz_path.read_bytes()), previous)
+        commit_file(npz_tmp, npz_path)
+        commit_file(json_tmp, json_path)
+    except BaseException:  # e.g. Ctrl-C between the renames: the old pair stays loadable, no temporary stays
+        npz_tmp.unlink(missing_ok=True)
+        json_tmp.unlink(missing_ok=True)
+        raise
+    previous.unlink(missing_ok=True)
     return npz_path, json_path
 
 # %% modules/17_models/models_dev.py #models-check-array
@@ -286,10 +296,72 @@ def _check_array(key: str, array: np.ndarray | None, spec: _ArraySpec, fail: Cal
 _FIX = "re-save the model with tinytorch's save_model, or regenerate shipped weights with the scripts in tools/"
 
 
+class _ZipArrays:
+    """The arrays of a `.npz`, unpacked only on request, after their headers were read and checked."""
+
+    def __init__(self, npz_path: Path, data: bytes):
+        self.npz_path = npz_path
+        try:
+            self.archive = zipfile.ZipFile(io.BytesIO(data))
+            strays = [m.filename for m in self.archive.infolist() if not m.filename.endswith(".npy")]
+            if strays:
+                raise ValueError(f"it holds {strays[:3]}, which are not .npy arrays")
+            members = {m.filename[:-4]: m for m in self.archive.infolist()}
+            self.headers = {key: _npy_header(self.archive, member) for key, member in members.items()}
+        except (OSError, EOFError, zipfile.BadZipFile, ValueError) as error:
+            raise ValueError(f"{npz_path} is corrupt or holds pickled objects ({type(error).__name__}: {error}); "
+                             f"{_FIX}") from error
+        self.members, self.unpacked = members, {}
+
+    def __iter__(self):
+        return iter(self.headers)
+
+    def header_problem(self, key: str, spec: _ArraySpec) -> str | None:
+        """What is wrong with the array's header against the spec (None: unpack it)."""
+        if key not in self.headers:
+            return None  # missing: `_check_array` says so
+        shape, _ = self.headers[key]
+        if shape != tuple(spec.shape):
+            return (f"the array {key!r} has shape {shape}, but the architecture implies {tuple(spec.shape)} "
+                    "(read from its .npy header; the array was not unpacked)")
+        return None
+
+    def get(self, key: str) -> np.ndarray | None:
+        if key not in self.members:
+            return None
+        if key in self.unpacked:
+            return self.unpacked[key]
+        try:
+            with self.archive.open(self.members[key]) as stream:
+                self.unpacked[key] = np.lib.format.read_array(stream, allow_pickle=False)
+                return self.unpacked[key]
+        except (OSError, EOFError, zipfile.BadZipFile, ValueError) as error:
+            raise ValueError(f"{self.npz_path}: the array {key!r} is corrupt ({type(error).__name__}: {error}); "
+                             f"{_FIX}") from error
+
+
+def _npy_header(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) of one `.npy` member from its header, checked against the zip's unpacked size."""
+    with archive.open(member) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        header_bytes = stream.tell()
+    if dtype.hasobject:
+        raise ValueError(f"the array {member.filename!r} holds Python objects (pickle)")
+    expected = int(np.prod(shape, dtype=object)) * dtype.itemsize + header_bytes
+    if expected != member.file_size:
+        raise ValueError(f"the array {member.filename!r} claims shape {shape} of {dtype} ({expected:,} bytes) but the "
+                         f"zip says it unpacks to {member.file_size:,} bytes")
+    return tuple(int(n) for n in shape), dtype
+
+
 class _Loader:
     """One pass over a model file: builds layers, and names the file and layer in every error."""
 
-    def __init__(self, json_path: Path, npz_path: Path, arrays: dict[str, np.ndarray]):
+    def __init__(self, json_path: Path, npz_path: Path, arrays: _ZipArrays):
         self.json_path, self.npz_path, self.arrays = json_path, npz_path, arrays
         self.used: set[str] = set()
 
@@ -347,10 +419,13 @@ class _Loader:
         found = {}
         for name, spec in specs.items():
             key = names[name]
+            problem = self.arrays.header_problem(key, spec)
+            if problem:
+                self.fail(where, node["type"], f"{problem} (file {self.npz_path})")
             _check_array(key, self.arrays.get(key), spec,
                          lambda problem: self.fail(where, node["type"], f"{problem} (file {self.npz_path})"))
             self.used.add(key)
-            found[name] = self.arrays[key]
+            found[name] = self.arrays.get(key)
         return found
 
 
@@ -369,19 +444,23 @@ def _read_document(json_path: Path) -> dict:
     return document
 
 
-def _read_arrays(npz_path: Path, json_path: Path, expected_sha256) -> dict[str, np.ndarray]:
+def _previous_arrays(npz_path: Path) -> Path:
+    """Where `save_model` keeps the arrays file it is replacing until the new architecture file is in place."""
+    return npz_path.with_name(f".{npz_path.name}.previous")
+
+
+def _read_arrays(npz_path: Path, json_path: Path, expected_sha256) -> _ZipArrays:
     if not npz_path.is_file():
         raise FileNotFoundError(f"model arrays file {npz_path} does not exist; {_FIX}")
     data = npz_path.read_bytes()
     if hashlib.sha256(data).hexdigest() != expected_sha256:
-        raise ValueError(f"{npz_path} is not the arrays file {json_path} was saved with (sha256 differs): "
-                         f"it is corrupt, edited, or from another save; {_FIX}")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as error:
-        raise ValueError(f"{npz_path} is corrupt or holds pickled objects ({type(error).__name__}: {error}); "
-                         f"{_FIX}") from error
+        previous = _previous_arrays(npz_path)  # a save interrupted between its two renames
+        kept = previous.read_bytes() if previous.is_file() else b""
+        if not kept or hashlib.sha256(kept).hexdigest() != expected_sha256:
+            raise ValueError(f"{npz_path} is not the arrays file {json_path} was saved with (sha256 differs): "
+                             f"it is corrupt, edited, or from another save; {_FIX}")
+        data = kept
+    return _ZipArrays(npz_path, data)
 
 
 def load_model(path: str | Path) -> Layer:
@@ -424,6 +503,9 @@ def _int8() -> Layer:
 
 @functools.lru_cache(maxsize=1)
 def _pruned50_cached() -> Layer:
+    # imported here: compression needs scipy.sparse (0.17 s), which a worker process loading saved models never uses
+    from tinytorch.optimization.compression import fine_tune, magnitude_prune
+
     pruned = magnitude_prune(_baseline(), sparsity=PRUNE_RECIPE["sparsity"], scope=PRUNE_RECIPE["scope"])
     x_train, y_train = load_tinydigits().train
     return fine_tune(pruned, x_train, y_train, epochs=PRUNE_RECIPE["epochs"], lr=PRUNE_RECIPE["lr"],

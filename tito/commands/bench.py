@@ -15,6 +15,7 @@ from ..project import TitoError
 from ..tinymlperf_cli import add_tinymlperf_parser
 
 DEMO_MODELS = ("tinydigits_mlp", "tinydigits_mlp_int8", "tinydigits_mlp_pruned50")
+DEFAULT_PROCESSES = 10  # see BenchmarkSettings.processes and bench/interval_coverage.py
 ABLATION_BASE = "tinydigits_mlp"
 
 
@@ -30,6 +31,10 @@ def register(subparsers) -> None:
     demo.add_argument("--no-progress", action="store_true", help="no progress display")
     demo.add_argument("--runs", type=int, default=30, help="measured latency/energy blocks per model (default 30)")
     demo.add_argument("--warmup", type=int, default=10, help="warm-up calls per model (default 10)")
+    demo.add_argument("--processes", type=int, default=DEFAULT_PROCESSES,
+                      help=f"fresh worker processes that measure latency and memory, one after another; the "
+                           f"intervals are across them (default {DEFAULT_PROCESSES}; 1: in this process, whose "
+                           "interval then covers this process only)")
     demo.add_argument("--watts-per-core", type=float, default=None,
                       help="assumed watts of one busy core for the energy estimate (used only without RAPL)")
     demo.add_argument("--no-ablation", action="store_true", help="skip the quantize/prune ablation in both orders")
@@ -41,13 +46,13 @@ def demo_settings(args):
     """The one settings object of the run, from the flags; a bad value is a usage error (exit 2)."""
     from tinytorch.benchmarking.settings import BenchmarkSettings
 
-    flags = {"warmup_runs": args.warmup, "measurement_runs": args.runs}
+    flags = {"warmup_runs": args.warmup, "measurement_runs": args.runs, "processes": args.processes}
     if args.watts_per_core is not None:
         flags["watts_per_core"] = args.watts_per_core
     try:
         return BenchmarkSettings(**flags)
     except ValueError as error:
-        raise TitoError(f"{error} (from --runs {args.runs}, --warmup {args.warmup}"
+        raise TitoError(f"{error} (from --runs {args.runs}, --warmup {args.warmup}, --processes {args.processes}"
                         f"{'' if args.watts_per_core is None else f', --watts-per-core {args.watts_per_core}'})",
                         exit_code=2) from error
 
@@ -113,14 +118,18 @@ def _write_ablation(path: Path, table) -> Path:
 
 
 def comparison_rows(suite) -> list[dict]:
-    """One row per model: the figures the demo table shows (means with 95% intervals)."""
+    """One row per model: the figures the demo table shows (means with the 95% intervals the report shows)."""
+    from tinytorch.benchmarking.benchmark import display_interval
+
     results = suite.results
     rows = []
     for name in results["latency"]:
         latency, energy = results["latency"][name], results["energy"][name]
         memory = results["memory"][name]
         rows.append({"model": name, "latency_ms": latency.mean, "latency_ci_ms": [latency.ci_lower, latency.ci_upper],
-                     "accuracy": results["accuracy"][name].mean, "peak_memory_mb": memory.mean,
+                     "accuracy": results["accuracy"][name].mean,
+                     "accuracy_ci": list(display_interval(results["accuracy"][name], "accuracy")),
+                     "peak_memory_mb": memory.mean,
                      "model_size_mb": memory.metadata.get("model_size_mb"),
                      "energy_mj": energy.mean * 1e3, "energy_ci_mj": [energy.ci_lower * 1e3, energy.ci_upper * 1e3],
                      "energy_method": energy.metadata.get("method")})
@@ -137,15 +146,39 @@ def run_demo(args) -> int:
         raise TitoError(f"the benchmark demo failed: {error}") from error
     rows = comparison_rows(outcome["suite"])
     ablation = outcome["ablation"]
+    warnings = run_warnings(outcome["suite"], ablation)
     if args.json:
-        print_json({"models": rows, "files": [str(f) for f in outcome["files"]],
+        print_json({"models": rows, "files": [str(f) for f in outcome["files"]], "warnings": warnings,
                     "ablation": None if ablation is None else ablation.to_dict("records")})
         return 0
     out.print(_comparison_table(rows))
     if ablation is not None:
         out.print(_ablation_table(ablation))
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False)
+    if warnings:
+        err.print("These figures may not hold; repeat the run on a quiet machine.", markup=False)
     err.print(f"wrote {', '.join(str(f) for f in outcome['files'])}")
     return 0
+
+
+def run_warnings(suite, ablation) -> list[str]:
+    """Every distinct warning of the run: the machine, unstable values, and the base model measured twice
+    (in the main table and in the ablation) disagreeing beyond noise."""
+    found: list[str] = []
+    for per_model in suite.results.values():
+        for result in per_model.values():
+            found += [w for w in result.metadata.get("warnings", []) if w not in found]
+    if ablation is not None and "results" in ablation.attrs:
+        from tinytorch.benchmarking.benchmark import difference_test
+
+        main_table = suite.results["latency"].get(ABLATION_BASE)
+        again = ablation.attrs["results"]["latency"].get(ABLATION_BASE)
+        if main_table is not None and again is not None and difference_test(main_table, again)["significant"]:
+            found.append(f"{ABLATION_BASE} measured {main_table.median:.4g} ms (median) in the main table and "
+                         f"{again.median:.4g} ms in the ablation of the same run: the machine's speed changed "
+                         "between the two")
+    return found
 
 
 def _comparison_table(rows: list[dict]) -> Table:
@@ -155,7 +188,7 @@ def _comparison_table(rows: list[dict]) -> Table:
     for header in ("latency ms [95% CI]", "accuracy", "peak mem KB", "size KB", f"energy uJ ({method})"):
         table.add_column(header)
     for row in rows:
-        low, high = row["latency_ci_ms"]
+        low, high = row["latency_ci_ms"]  # the interval the report and the JSON carry
         size = "n/a" if row["model_size_mb"] is None else f"{row['model_size_mb'] * 1024:.2f}"
         table.add_row(row["model"], f"{row['latency_ms']:.4f} [{low:.4f}, {high:.4f}]", f"{row['accuracy']:.3f}",
                       f"{row['peak_memory_mb'] * 1024:.2f}", size, f"{row['energy_mj'] * 1e3:.2f}")

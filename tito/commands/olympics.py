@@ -182,6 +182,10 @@ def _show_board(args, database, run=None) -> int:
             if entry.status != "valid":
                 err.print(f"  {entry.status}: {entry.team} ({entry.submission}): {'; '.join(entry.reasons)}",
                           markup=False)
+    for warning in board.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    if board.warnings:
+        err.print("These results may not hold: the machine was not quiet while they were measured.", markup=False)
     if board.rows:
         out.print(_board_table(board))
         out.print(f"Ranking: {board.ranking.method}.", markup=False)

@@ -74,7 +74,14 @@ class Board:
                                 "entry_id": e.id, "run_id": e.run_id} for e in self.not_ranked],
                 "runs": [{"run_id": r.id, "started_at": r.started_at.isoformat(timespec="seconds"),
                           "settings": r.settings, "load_average_start": r.environment.get("load_average_start"),
-                          "load_average_end": r.environment.get("load_average_end")} for r in self.runs]}
+                          "load_average_end": r.environment.get("load_average_end"),
+                          "warnings": r.environment.get("warnings", [])} for r in self.runs],
+                "warnings": self.warnings}
+
+    @property
+    def warnings(self) -> list[str]:
+        """The busy-machine and instability warnings of the runs behind the board, each naming its run."""
+        return [f"run {r.id}: {w}" for r in self.runs for w in r.environment.get("warnings", [])]
 
     def _label(self, key: str) -> str:
         return next(row.label for row in self.rows if row.key == key)

@@ -25,6 +25,7 @@ tr.reference td { font-style: italic; } .muted { color: #666; } figure { margin:
 figure img { max-width: 100%; border: 1px solid #ddd; } details { margin: 0.4rem 0; }
 summary { cursor: pointer; font-weight: 600; } code { font-size: 0.85rem; word-break: break-all; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; } dt { color: #555; }
+.warning { border-left: 4px solid #b35900; background: #fff4e5; padding: 0.4rem 0.8rem; margin: 1rem 0; }
 """
 
 
@@ -156,6 +157,9 @@ def render_page(board: Board) -> str:
                    f"{escape(str(r.environment.get('load_average_end')))}</li>" for r in board.runs)
     image = base64.b64encode(pareto_png(board)).decode("ascii")
     rows = "".join(_row_html(row) for row in board.rows)
+    warnings = ("<div id=\"warnings\" class=\"warning\"><strong>These results may not hold.</strong> The machine "
+                "was not quiet while they were measured:<ul>" + "".join(f"<li>{escape(w)}</li>" for w in board.warnings)
+                + "</ul></div>") if board.warnings else ""
     details = "".join(_details_html(row, board) for row in board.rows)
     title = f"TorchPerf Olympics: {board.event}"
     return f"""<!doctype html>
@@ -172,6 +176,7 @@ def render_page(board: Board) -> str:
 <p>Objective: <strong>{escape(board.objective)}</strong>. Constraints: {escape(constraints)}.
 Scores are ratios to the reference model (tinydigits_mlp) measured in the same processes; higher is better.
 Each team's latest valid entry is shown.</p>
+{warnings}
 <h2>Leaderboard</h2>
 <p class="muted">{len(board.rows)} ranked entries. How sure each place is: <em>places</em> are the ranks an entry
 could hold given the significance tests; entries that share a rank are not significantly different.

@@ -1,9 +1,10 @@
-"""Run the worker processes of `worker.py`: the checks, and the measurement in several fresh processes.
+"""The checks (in `worker.py` processes), and the measurement: tinytorch's `Benchmark(..., processes=N)`.
 
-`measure_entries` is the one place that measures. Today it starts `processes` fresh Python processes
-one after the other (never two at once: they would slow each other), each loading every entry from
-disk and measuring all of them interleaved with one `Benchmark`; it keeps each process's raw values.
-When `Benchmark(..., processes=N)` exists (issue 14), its body becomes that call.
+`measure_entries` is the one place that measures: one `Benchmark` over every entry, each given as its
+saved files (`ModelSource.saved`, so this process never loads a submission), measures latency and
+memory in `processes` fresh worker processes one after the other (never two at once: they would slow
+each other), each loading every entry from disk under an address-space limit and timing all of them
+interleaved; the raw values of every process are kept, with the machine's warnings.
 """
 from __future__ import annotations
 
@@ -88,6 +89,7 @@ class ProcessResult:
     order: list[str] = field(default_factory=list)
     system_info: dict = field(default_factory=dict)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # the run's: a busy machine, unstable values
 
 
 def _worker_command(command: str) -> list[str]:
@@ -214,32 +216,35 @@ def check_entries(entries: list[tuple[str, Path]], settings: MeasureSettings,
 
 
 def measure_entries(entries: list[tuple[str, Path]], settings: MeasureSettings,
-                    on_process: Callable[[ProcessResult], None] = lambda result: None) -> list[ProcessResult]:
-    """Measure every entry, interleaved, in `settings.processes` fresh processes (one at a time).
-
-    This is the function to switch to `Benchmark(..., processes=N)` once it exists (issue 14).
+                    on_progress: Callable[[int, int], None] = lambda done, total: None) -> list[ProcessResult]:
+    """Measure every entry, interleaved, with `Benchmark(..., processes=settings.processes)`.
 
     Returns:
-        One `ProcessResult` per process, failed ones included (with their reason).
+        One `ProcessResult` per process. If a worker fails (a deadline, its memory limit), the measurement
+        stops and every process is returned failed, with the reason.
     """
+    from tinytorch.benchmarking.benchmark import Benchmark, BenchmarkError, BenchmarkSettings, ModelSource
+
+    bench_settings = BenchmarkSettings(
+        warmup_runs=settings.warmup, measurement_runs=settings.runs, min_block_ms=settings.min_block_ms,
+        seed=settings.seed, input_shape=INPUT_SHAPE, processes=settings.processes,
+        worker_timeout_s=settings.process_timeout_s, worker_memory_mb=settings.memory_limit_mb)
+    bench = Benchmark([ModelSource.saved(folder / "model", name=key) for key, folder in entries], settings=bench_settings)
+    try:
+        measured = bench.run_in_processes(("latency", "memory"), INPUT_SHAPE, on_progress)
+    except (BenchmarkError, ValueError) as error:
+        return [ProcessResult(index, ok=False, reason=str(error)) for index in range(settings.processes)]
+    latency, memory = measured["latency"], measured["memory"]
+    first = next(iter(latency.values())).metadata
     results = []
     for index in range(settings.processes):
-        request = {"entries": [{"key": key, "folder": str(folder)} for key, folder in entries],
-                   "memory_limit_bytes": settings.memory_limit_mb * 2**20, "warmup": settings.warmup,
-                   "runs": settings.runs, "min_block_ms": settings.min_block_ms, "seed": settings.seed,
-                   "order_seed": settings.seed * 1_000_003 + index, "input_shape": list(INPUT_SHAPE)}
-        lines: list[dict] = []
-        problem, seconds = run_worker("measure", request, settings.process_timeout_s, lines.append)
-        result = ProcessResult(index, ok=problem is None and len(lines) == 1, seconds=seconds)
-        if result.ok:
-            line = lines[0]
-            result.latency_ms = {k: v["values_ms"] for k, v in line["latency"].items()}
-            result.calls_per_block = {k: v["calls_per_block"] for k, v in line["latency"].items()}
-            result.memory_mb = {k: v["values_mb"] for k, v in line["memory"].items()}
-            result.model_size_mb = {k: v["model_size_mb"] for k, v in line["memory"].items()}
-            result.order, result.system_info = line["order"], line["system_info"]
-        else:
-            result.reason = problem or f"the measure process wrote {len(lines)} results instead of 1"
+        result = ProcessResult(
+            index, ok=True, seconds=first["worker_seconds"][index], order=first["orders"][index],
+            latency_ms={key: r.metadata["per_process_values"][index] for key, r in latency.items()},
+            calls_per_block={key: r.metadata["calls_per_block"][index] for key, r in latency.items()},
+            memory_mb={key: r.metadata["per_process_values"][index] for key, r in memory.items()},
+            model_size_mb={key: r.metadata.get("model_size_mb") for key, r in memory.items()},
+            system_info={**bench.system_info, "load_average": first["worker_load_average"][index]},
+            warnings=list(first.get("warnings", [])))
         results.append(result)
-        on_process(result)
     return results

@@ -164,7 +164,7 @@ def run_event(event: str, submissions: str | Path, database: Database, settings:
 
         progress("measure", 0, settings.processes)
         processes = measure_entries([(c.key, c.folder) for c in measurable], settings,
-                                    lambda result: progress("measure", result.index + 1, settings.processes))
+                                    lambda done, total: progress("measure", done, total))
     good = [p for p in processes if p.ok]
     if len(good) < 2:
         failures = "; ".join(f"process {p.index}: {p.reason}" for p in processes if not p.ok)
@@ -181,7 +181,8 @@ def run_event(event: str, submissions: str | Path, database: Database, settings:
         for candidate in measurable:
             _judge(event, reference_measured, candidate)
     environment = {"versions": _versions(), "executable": sys.executable, "load_average_start": load_before,
-                   "load_average_end": _load_average(), "system_info": good[0].system_info if good else {}}
+                   "load_average_end": _load_average(), "system_info": good[0].system_info if good else {},
+                   "warnings": good[0].warnings if good else []}
     process_log = [{"index": p.index, "ok": p.ok, "reason": p.reason, "seconds": round(p.seconds, 3),
                     "order": p.order, "load_average": (p.system_info or {}).get("load_average")} for p in processes]
     entries = [reference.entry] + [c.entry for c in candidates]

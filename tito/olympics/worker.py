@@ -1,4 +1,4 @@
-"""Worker processes of `tito olympics run`: `python -m tito.olympics.worker check|measure`.
+"""Worker processes of `tito olympics run`: `python -m tito.olympics.worker check`.
 
 A worker reads one JSON request on stdin and writes JSON lines on stdout (data only, both ways:
 models reach it as files that it loads with `load_model`, never pickled). Before it imports tinytorch or
@@ -8,8 +8,7 @@ kills this process, not the run; the parent (`measure.py`) enforces a deadline a
 - `check`: for each entry, load the model, check its shapes, its accuracy on the TinyDigits test set
   (Benchmark.run_accuracy_benchmark: NaN or a wrong shape is a BenchmarkError) and the time of one
   inference; one line per entry, flushed, so the parent knows which entry a crash belongs to.
-- `measure`: load every entry, then one `Benchmark` measures their latency interleaved (round-robin
-  blocks, in an order shuffled per process) and their peak memory; one line with the raw values.
+(The measurement itself runs in tinytorch's own workers: `Benchmark(..., processes=N)`, see `measure.py`.)
 """
 from __future__ import annotations
 
@@ -88,31 +87,11 @@ def check(request: dict) -> None:
                "single_inference_ms": single_ms})
 
 
-def measure(request: dict) -> None:
-    import numpy as np
-
-    from tinytorch.benchmarking.benchmark import Benchmark
-
-    entries = list(request["entries"])
-    order = np.random.default_rng(int(request["order_seed"])).permutation(len(entries))
-    models = [_load(entries[i]) for i in order]  # round-robin position drifts from process to process
-    bench = Benchmark(models, warmup_runs=int(request["warmup"]), measurement_runs=int(request["runs"]),
-                      min_block_ms=float(request["min_block_ms"]), seed=int(request["seed"]))
-    latency = bench.run_latency_benchmark(input_shape=tuple(request["input_shape"]))
-    memory = bench.run_memory_benchmark(input_shape=tuple(request["input_shape"]))
-    _emit({"order": [entries[i]["key"] for i in order],
-           "latency": {key: {"values_ms": [float(v) for v in result.values],
-                             "calls_per_block": result.metadata["calls_per_block"]} for key, result in latency.items()},
-           "memory": {key: {"values_mb": [float(v) for v in result.values],
-                            "model_size_mb": result.metadata.get("model_size_mb")} for key, result in memory.items()},
-           "system_info": bench.system_info})
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"check": check, "measure": measure}
+    commands = {"check": check}
     if len(argv) != 1 or argv[0] not in commands:
-        sys.stderr.write("usage: python -m tito.olympics.worker check|measure  (a JSON request on stdin)\n")
+        sys.stderr.write("usage: python -m tito.olympics.worker check  (a JSON request on stdin)\n")
         return 2
     _keep_stdout_for_results()
     request = json.loads(sys.stdin.read())
