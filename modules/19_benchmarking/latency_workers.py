@@ -59,23 +59,26 @@ from tinytorch.utils.inference import inference_function
 # %% [markdown]
 # ## What one interval covers
 #
-# Measured here (`bench/interval_coverage.py`, 30 independent runs each): with the interval of one
-# process, the run-to-run spread of the reference MLP's latency was larger than that interval, so the
-# intervals of separate runs often excluded each other's centre. `IN_PROCESS_NOTE` says so on every
-# in-process result; the figures are this repository's measurements, quoted with their machine.
+# Measured (`bench/interval_coverage.py`, 30 independent runs each): with the interval of one process,
+# the run-to-run spread of the reference MLP's latency was larger than that interval, so the intervals
+# of separate runs often excluded each other's centre. `IN_PROCESS_NOTE` says so on every in-process
+# result, with the figures of `RECORDED_BETWEEN_PROCESS_CV`: this repository's measurements, quoted
+# with their machine.
 
 # %%
 #| export
 WORKER_MODULE = "tinytorch.benchmarking.latency_workers"
 RECORDED_BETWEEN_PROCESS_CV = {
-    "figures": {"matmul 1x64 @ 64x64": 0.024, "tinydigits_mlp": 0.022},
-    "source": "bench/interval_coverage.py and docs/verified-facts-2.md: CV of the means of 30 fresh processes, "
-              "2-core x86-64 VM shared with other jobs (load 1-2)",
+    "figures": {"matmul 1x64 @ 64x64": [0.024, 0.189], "tinydigits_mlp": [0.022, 0.221]},
+    "source": "CV of the mean latency over 30 fresh processes, each measuring in-process with the default "
+              "settings: on a quiet 2-core machine (docs/verified-facts-2.md) and on a 2-core KVM guest whose "
+              "speed switched between two levels over seconds (bench/interval_coverage.py, load 0.5-1.5)",
 }
-IN_PROCESS_NOTE = ("this interval covers this process only: a fresh process lands on other memory pages, caches "
-                   "and BLAS thread states, and on a shared 2-core machine the per-process latency of the reference "
-                   "MLP moved by about 2-3% (CV, measured), more than a typical in-process half-width of 1%; "
-                   "use processes=N (N fresh processes) for an interval that holds across runs")
+IN_PROCESS_NOTE = ("this interval covers this process only: a fresh process lands on other memory pages, caches and "
+                   "BLAS thread states, and meets the machine at another moment; on 2-core machines the mean latency "
+                   "of the reference MLP moved from process to process by 2% (CV) on a quiet one and 22% on a "
+                   "shared one, against a typical in-process half-width of 1-4%; use processes=N for an interval "
+                   "across processes")
 
 
 def in_process_metadata(start: Mapping, end: Mapping, values: Mapping[str, Sequence[float]]) -> dict[str, dict]:

@@ -37,6 +37,10 @@ from tinytorch.utils.checks import check_count, check_input_shape, check_positiv
 # %%
 #| export
 DEFAULT_WATTS_PER_CORE = 10.0
+# Processes for a measurement across processes (`tito bench demo`, the Olympics), chosen by measurement
+# (bench/interval_coverage.py): 10 workers answer in about 2.5 s for the reference MLP (a worker starts
+# in ~0.2 s), and 20 did not cover the centre of other runs more often on a machine whose speed drifts.
+DEFAULT_PROCESSES = 10
 
 
 @dataclass(frozen=True)

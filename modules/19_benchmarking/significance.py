@@ -28,6 +28,9 @@
 #   one place which of the two tests gives the verdict: the one the metric's registry entry names
 #   (latency: the medians; memory and energy, whose totals add up: Welch on the means), and the
 #   result says which test decided and what the other one said;
+# - `paired_ratio_interval`: the ratio of two models measured together (round by round in one process,
+#   or process by process), with its t interval on the log ratios: what a comparison rests on, because
+#   the machine's slow moments hit both models of a pair;
 # - `compare_accuracy_counts`: two accuracies compared from their counts of correct answers (Fisher's
 #   exact test), for accuracy measured on a single dataset, where one value per model is too few for a
 #   t-test;
@@ -114,6 +117,22 @@ def compare_medians(baseline, candidate, lower_is_better: bool = True, alpha: fl
         verdict = "no detectable difference"
     return {**result, "median_ratio_ci_lower": low, "median_ratio_ci_upper": high, "p_value": p_value,
             "verdict": verdict}
+
+
+def paired_ratio_interval(baseline, candidate, confidence: float = 0.95) -> tuple[float, float, float]:
+    """`(ratio, low, high)` of candidate / baseline taken pair by pair (the same round, or the same process).
+
+    The ratio is the geometric mean of the paired ratios; the interval is Student's t on their logs. A
+    slow moment of the machine slows both values of a pair, so it cancels here, where it widens both
+    samples' own intervals. NaN for unpaired samples (different lengths) or non-positive values.
+    """
+    a, b = finite_values(baseline, "baseline"), finite_values(candidate, "candidate")
+    if a.size != b.size or a.size < 2 or a.min() <= 0 or b.min() <= 0:
+        return math.nan, math.nan, math.nan
+    logs = np.log(b / a)
+    centre, spread = float(logs.mean()), float(logs.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, logs.size - 1)) * spread / math.sqrt(logs.size)
+    return math.exp(centre), math.exp(centre - half), math.exp(centre + half)
 
 
 def choose_comparison(metric: str, welch: dict[str, Any], medians: dict[str, Any]) -> dict[str, Any]:

@@ -190,3 +190,29 @@ def test_the_median_test_is_deterministic_and_checks_its_inputs():
     assert compare_medians([1.0], [2.0])["verdict"] == "too few values to test"
     same = compare_medians([3.0, 3.0], [3.0, 3.0])
     assert same["p_value"] == 1.0 and same["verdict"] == "no detectable difference"
+
+
+def test_the_paired_ratio_cancels_a_slow_moment_that_hits_both_models():
+    from tinytorch.benchmarking.benchmark import paired_ratio_interval
+
+    base = np.array([1.0, 1.0, 3.0, 1.0, 1.0])  # round 3: the machine was slow for both models
+    half = base / 2 * np.array([1.0, 1.01, 1.0, 0.99, 1.0])
+    ratio, low, high = paired_ratio_interval(base, half)
+    logs = np.log(half / base)
+    assert ratio == pytest.approx(math.exp(logs.mean()))
+    assert (low, high) == pytest.approx(tuple(np.exp(stats_t_interval(logs))))
+    assert high - low < 0.02, "the slow round cancels in each pair"
+    assert all(math.isnan(v) for v in paired_ratio_interval([1.0, 2.0], [1.0, 2.0, 3.0])), "unpaired"
+
+
+def stats_t_interval(values):
+    from scipy import stats
+
+    return stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+
+
+def test_the_comparison_table_quotes_the_paired_ratio_for_latency():
+    from tinytorch.benchmarking.benchmark import compare_results
+
+    table = compare_results({"a": result([1.0, 2.0, 1.0, 1.1]), "b": result([0.5, 1.0, 0.5, 0.55])}, "latency")
+    assert table["paired_ratio"][1] == pytest.approx(0.5) and table["paired_ratio_ci_upper"][1] == pytest.approx(0.5)

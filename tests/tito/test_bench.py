@@ -127,3 +127,11 @@ def test_warnings_are_printed_in_words(tmp_path, capsys, monkeypatch):
                  "--no-ablation", "--processes", "1"]) == 0
     err = capsys.readouterr().err
     assert "warning: other processes used 1.9 core(s)" in err and "may not hold" in err
+
+
+def test_the_cli_default_is_the_librarys_and_the_olympics():
+    from tinytorch.benchmarking.settings import DEFAULT_PROCESSES
+    from tito.commands import bench as bench_command
+    from tito.olympics.measure import MeasureSettings
+
+    assert bench_command.DEFAULT_PROCESSES == DEFAULT_PROCESSES == MeasureSettings().processes

@@ -9,6 +9,7 @@ from .energy_meter import (
     RAPL_ROOT, EnergyMeter, RaplPackage, find_rapl_packages, rapl_delta_uj)
 from .calls import BenchmarkError
 from .events import OLYMPIC_SCORED_METRICS, Constraint, Objective, OlympicEvent
+from .latency_workers import RECORDED_BETWEEN_PROCESS_CV, measure_in_workers
 from .measurement import (
     Benchmark, accuracy_from_outputs, compare_results, difference_test, within_noise_of)
 from .metrics import (
@@ -21,11 +22,10 @@ from .pareto import dominates, pareto_front
 from .plots import frontier_staircase
 from .report import DeploymentConstraints
 from .results_file import RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, results_to_json
-from .settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
-from .latency_workers import RECORDED_BETWEEN_PROCESS_CV, measure_in_workers
-from tinytorch.benchmarking.significance import (
+from .settings import DEFAULT_PROCESSES, DEFAULT_WATTS_PER_CORE, BenchmarkSettings
+from .significance import (
     choose_comparison, compare_accuracy_counts, compare_medians, display_interval, intervals_overlap,
-    ratio_of_means_interval)
+    paired_ratio_interval, ratio_of_means_interval)
 from .statistics import (
     BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval,
     t_confidence_interval, tukey_outlier_count)

@@ -19,7 +19,7 @@ from .latency_workers import in_process_metadata, measure_in_workers
 from .metrics import BENCHMARK_METRICS, metric_info
 from .settings import BenchmarkSettings
 from .significance import (
-    choose_comparison, compare_accuracy_counts, compare_medians, correct_counts)
+    choose_comparison, compare_accuracy_counts, compare_medians, correct_counts, paired_ratio_interval)
 from .statistics import BenchmarkResult, compare_samples
 from .system import collect_system_info, machine_snapshot
 from .timing import (
@@ -119,6 +119,8 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
                 "ratio", "ratio_ci_lower", "ratio_ci_upper", "median_ratio", "median_ratio_ci_lower",
                 "median_ratio_ci_upper", "p_value", "test", "verdict")}, other_test=test.get("other_test", ""))
         row["paired_ratio_median"] = paired_ratio_median(metric, baseline, result)
+        paired = paired_ratio_interval(baseline.values, result.values) if metric == "latency" else (math.nan,) * 3
+        row["paired_ratio"], row["paired_ratio_ci_lower"], row["paired_ratio_ci_upper"] = paired
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -60,16 +60,25 @@ def _metric_table(metric: str, per_model: Mapping[str, Any], ties: Ties) -> list
 def _comparison_lines(table: Any) -> list[str]:
     if table is None:
         return ["Only one model: there is nothing to compare it with.", ""]
-    lines = ["| model | ratio to first [95% CI] | p-value | decided by | verdict |", "|---|---|---|---|---|"]
+    paired = "paired_ratio" in table and table["paired_ratio"].notna().any()
+    lines = ["| model | ratio to first [95% CI] | " + ("paired ratio [95% CI] | " if paired else "") +
+             "p-value | decided by | verdict |", "|---|---|" + ("---|" if paired else "") + "---|---|---|"]
     for row in table.to_dict("records"):
         prefix = "median_" if "median" in str(row.get("test", "")) else ""
         ratio = f"{_fmt(row[prefix + 'ratio'])} [{_fmt(row[prefix + 'ratio_ci_lower'])}, " \
                 f"{_fmt(row[prefix + 'ratio_ci_upper'])}]"
+        if paired:
+            ratio += f" | {_fmt(row['paired_ratio'])} [{_fmt(row['paired_ratio_ci_lower'])}, " \
+                     f"{_fmt(row['paired_ratio_ci_upper'])}]"
         test = row.get("test") or "-"
         if row.get("other_test"):
             test += f" ({row['other_test']})"
         lines.append(f"| {row['model']} | {ratio} | {_fmt(row['p_value'])} | {test} | {row['verdict']} |")
-    return lines + ["", "A ratio is of medians where Mann-Whitney U decided, else of means.", ""]
+    note = "A ratio is of medians where Mann-Whitney U decided, else of means."
+    if paired:
+        note += (" The paired ratio takes the models' values pair by pair (the same round of blocks, or the same "
+                 "process): a slow moment of the machine hits both and cancels, so it is the ratio to quote.")
+    return lines + ["", note, ""]
 
 
 def _scope_line(latency: Mapping[str, Any]) -> str:

@@ -12,10 +12,14 @@ from typing import Any
 from ..utils.checks import check_count, check_input_shape, check_positive
 
 # %% auto #0
-__all__ = ['DEFAULT_WATTS_PER_CORE', 'BenchmarkSettings']
+__all__ = ['DEFAULT_WATTS_PER_CORE', 'DEFAULT_PROCESSES', 'BenchmarkSettings']
 
 # %% modules/19_benchmarking/settings.py #cell-2
 DEFAULT_WATTS_PER_CORE = 10.0
+# Processes for a measurement across processes (`tito bench demo`, the Olympics), chosen by measurement
+# (bench/interval_coverage.py): 10 workers answer in about 2.5 s for the reference MLP (a worker starts
+# in ~0.2 s), and 20 did not cover the centre of other runs more often on a machine whose speed drifts.
+DEFAULT_PROCESSES = 10
 
 
 @dataclass(frozen=True)

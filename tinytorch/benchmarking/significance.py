@@ -13,9 +13,9 @@ from .metrics import metric_info
 from ..utils.checks import check_count, finite_values
 
 # %% auto #0
-__all__ = ['BOOTSTRAP_RESAMPLES', 'BOOTSTRAP_SEED', 'ratio_of_means_interval', 'compare_medians', 'choose_comparison',
-           'compare_accuracy_counts', 'correct_counts', 'display_interval', 'intervals_overlap', 'runs_for_ci_target',
-           'settle_index']
+__all__ = ['BOOTSTRAP_RESAMPLES', 'BOOTSTRAP_SEED', 'ratio_of_means_interval', 'compare_medians', 'paired_ratio_interval',
+           'choose_comparison', 'compare_accuracy_counts', 'correct_counts', 'display_interval', 'intervals_overlap',
+           'runs_for_ci_target', 'settle_index']
 
 # %% modules/19_benchmarking/significance.py #cell-2
 def ratio_of_means_interval(baseline, candidate, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -78,6 +78,22 @@ def compare_medians(baseline, candidate, lower_is_better: bool = True, alpha: fl
         verdict = "no detectable difference"
     return {**result, "median_ratio_ci_lower": low, "median_ratio_ci_upper": high, "p_value": p_value,
             "verdict": verdict}
+
+
+def paired_ratio_interval(baseline, candidate, confidence: float = 0.95) -> tuple[float, float, float]:
+    """`(ratio, low, high)` of candidate / baseline taken pair by pair (the same round, or the same process).
+
+    The ratio is the geometric mean of the paired ratios; the interval is Student's t on their logs. A
+    slow moment of the machine slows both values of a pair, so it cancels here, where it widens both
+    samples' own intervals. NaN for unpaired samples (different lengths) or non-positive values.
+    """
+    a, b = finite_values(baseline, "baseline"), finite_values(candidate, "candidate")
+    if a.size != b.size or a.size < 2 or a.min() <= 0 or b.min() <= 0:
+        return math.nan, math.nan, math.nan
+    logs = np.log(b / a)
+    centre, spread = float(logs.mean()), float(logs.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, logs.size - 1)) * spread / math.sqrt(logs.size)
+    return math.exp(centre), math.exp(centre - half), math.exp(centre + half)
 
 
 def choose_comparison(metric: str, welch: dict[str, Any], medians: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from ..fileio import write_text_atomic
 from ..project import TitoError
 from ..tinymlperf_cli import add_tinymlperf_parser
 
+DEFAULT_PROCESSES = 10  # tinytorch.benchmarking.settings.DEFAULT_PROCESSES (not imported here: keeps `tito` quick)
+
 DEMO_MODELS = ("tinydigits_mlp", "tinydigits_mlp_int8", "tinydigits_mlp_pruned50")
-DEFAULT_PROCESSES = 10  # see BenchmarkSettings.processes and bench/interval_coverage.py
 ABLATION_BASE = "tinydigits_mlp"
 
 
