@@ -49,5 +49,14 @@ def test_bench_table_names_the_errors_on_stderr(cache_env, tmp_path, capsys):
 def test_bench_bad_usage(cache_env, tmp_path, capsys):
     assert main(["bench", "tinymlperf", "--task", "imagenet"]) == 2
     assert main(["bench", "tinymlperf", "--num-runs", "0", "--size", "small"]) == 2
+    assert main(["bench", "tinymlperf", "--processes", "0", "--size", "small"]) == 2
     assert main(["bench", "tinymlperf", "--model", str(tmp_path / "missing"), "--size", "small"]) == 1
     assert "cannot load model" in capsys.readouterr().err
+
+
+def test_bench_times_the_queries_in_worker_processes(cache_env, capsys):
+    code = main(["bench", "tinymlperf", "--task", "image_classification", "--size", "small", "--num-runs", "4",
+                 "--processes", "2", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)["image_classification"]
+    assert result["processes"] == 2 and len(result["latency_per_process_ms"]) == 2
