@@ -144,6 +144,7 @@ def nbgrader_config(course_root: Path, settings: CourseSettings, release_noteboo
     config.HTMLExporter.extra_template_basedirs = [
         str(TEMPLATES), str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates")]
     config.GenerateFeedback.preprocessors = [GetGrades, MarkPendingGrades, CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.exporter_class = "tito.feedback.FeedbackHTMLExporter"
     return config
 
 

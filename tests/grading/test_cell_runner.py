@@ -12,23 +12,11 @@ from jupyter_client.manager import start_new_kernel
 from tito.course import KERNEL_NAME, CourseSettings, grading_environment
 
 from .conftest import REPO
+from .kernels import run
 
 SETTINGS = CourseSettings(cell_timeout=10, memory_limit_bytes=1536 * 2**20, sandbox=False)
 
 
-def execute(kc, code: str) -> str:
-    """An ordinary cell: stdout, or the error."""
-    output = []
-
-    def keep(message):
-        content = message["content"]
-        if message["msg_type"] == "stream":
-            output.append(content["text"])
-        elif message["msg_type"] == "error":
-            output.append(f"{content['ename']}: {content['evalue']}")
-
-    kc.execute_interactive(code, timeout=30, output_hook=keep)
-    return "".join(output).strip()
 
 
 def run_as_grader(kc, code: str, kind: str = "test", label: str = "the-tests", exercise_names=()) -> dict:
@@ -74,22 +62,22 @@ def test_a_passing_and_a_failing_test_and_the_failing_line(kernel):
 
 
 def test_input_and_ast_transformers_do_not_touch_tests(kernel):
-    execute(kernel, "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])")
-    assert execute(kernel, "raise ValueError('rewritten away?')") == ""  # the ordinary path is rewritten
+    run(kernel, "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])")
+    assert run(kernel, "raise ValueError('rewritten away?')") == ""  # the ordinary path is rewritten
     assert run_as_grader(kernel, "assert False, 'tests run as written'")["evalue"] == "tests run as written"
-    execute(kernel, "get_ipython().input_transformers_post.clear()")
-    execute(kernel, "import ast\nclass Swallow(ast.NodeTransformer):\n"
+    run(kernel, "get_ipython().input_transformers_post.clear()")
+    run(kernel, "import ast\nclass Swallow(ast.NodeTransformer):\n"
                     "    def visit_Module(self, node):\n"
                     "        h = ast.ExceptHandler(type=ast.Name('BaseException', ast.Load()), name=None, body=[ast.Pass()])\n"
                     "        return ast.fix_missing_locations(ast.Module(body=[ast.Try(body=node.body, handlers=[h], "
                     "orelse=[], finalbody=[])], type_ignores=[]))\n"
                     "get_ipython().ast_transformers.append(Swallow())")
-    assert execute(kernel, "raise ValueError('swallowed?')") == ""
+    assert run(kernel, "raise ValueError('swallowed?')") == ""
     assert run_as_grader(kernel, "assert False, 'still fails'")["status"] == "error"
 
 
 def test_a_tracer_is_removed_before_each_test(kernel):
-    execute(kernel, "import sys, linecache\n"
+    run(kernel, "import sys, linecache\n"
                     "def skip(frame, event, arg):\n"
                     "    if event == 'line' and linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip().startswith('assert'):\n"
                     "        frame.f_lineno += 1\n"
@@ -116,7 +104,7 @@ def test_a_tracer_is_removed_before_each_test(kernel):
     ("len = lambda value: 0", "assert len([1, 2]) == 2", "shadowed the builtin len"),
 ])
 def test_patched_helpers_are_put_back_and_flagged(kernel, patch, test, flag):
-    execute(kernel, patch)
+    run(kernel, patch)
     reply = run_as_grader(kernel, test)
     assert reply["status"] == "ok", reply
     assert any(flag in text for text in reply["flags"]), reply["flags"]
@@ -124,10 +112,10 @@ def test_patched_helpers_are_put_back_and_flagged(kernel, patch, test, flag):
 
 def test_a_redefined_helper_of_the_instructor_is_restored(kernel):
     run_as_grader(kernel, "def close(a, b):\n    return abs(a - b) < 1e-9", kind="instructor", label="helpers")
-    execute(kernel, "def close(a, b):\n    return True")
+    run(kernel, "def close(a, b):\n    return True")
     reply = run_as_grader(kernel, "assert not close(1, 2)")
     assert reply["status"] == "ok" and "redefined close (defined by helpers)" in reply["flags"]
-    execute(kernel, "close.__code__ = (lambda a, b: True).__code__")
+    run(kernel, "close.__code__ = (lambda a, b: True).__code__")
     reply = run_as_grader(kernel, "assert not close(1, 2)")
     assert reply["status"] == "ok" and any("replaced the code of close" in f for f in reply["flags"])
 
@@ -137,10 +125,10 @@ def test_an_exercise_an_instructor_cell_imported_first_is_the_students(kernel):
     names = ["area"]
     run_as_grader(kernel, "def area(r):\n    raise NotImplementedError()\ndef close(a, b):\n    return abs(a - b) < 1e-9",
                   kind="instructor", label="imports", exercise_names=names)
-    execute(kernel, "def area(r):\n    return 3.0 * r * r")  # the student's answer
+    run(kernel, "def area(r):\n    return 3.0 * r * r")  # the student's answer
     reply = run_as_grader(kernel, "assert close(area(1.0), 3.0)", exercise_names=names)
     assert reply["status"] == "ok" and reply["flags"] == [], reply
-    execute(kernel, "def close(a, b):\n    return True")  # a helper of the instructor stays protected
+    run(kernel, "def close(a, b):\n    return True")  # a helper of the instructor stays protected
     reply = run_as_grader(kernel, "assert not close(area(1.0), 4.0)", exercise_names=names)
     assert reply["status"] == "ok" and "redefined close (defined by imports)" in reply["flags"], reply
 
@@ -154,10 +142,10 @@ def test_warnings_are_shown_on_stdout_and_fail_nothing(kernel):
 
 
 def test_a_student_who_turns_warnings_into_errors_does_not_fail_the_tests(kernel):
-    execute(kernel, "import warnings; warnings.simplefilter('error')")
+    run(kernel, "import warnings; warnings.simplefilter('error')")
     assert run_as_grader(kernel, "import warnings\nwarnings.warn('careful')")["status"] == "ok"
 
 
 def test_future_imports_of_the_instructor_apply_to_later_cells(kernel):
     run_as_grader(kernel, "from __future__ import annotations", kind="instructor", label="imports")
-    assert execute(kernel, "def f() -> NotYetDefined:\n    return 1\nprint(f())") == "1"
+    assert run(kernel, "def f() -> NotYetDefined:\n    return 1\nprint(f())") == "1"

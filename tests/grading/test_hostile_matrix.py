@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tito.main import main
 
 from . import attacks
 from .conftest import TEST_SETTINGS, cell_of, copy_project, fresh, solve_checks, write_submission
+from .kernels import processes_with
 
 pytestmark = pytest.mark.slow
 
@@ -73,16 +73,6 @@ def build(folder: Path, release, paths: dict) -> None:
     write_submission(folder, "hijacker", after(stub(), "checks-helper", attacks.HIJACK), NAME)
 
 
-def processes_with(marker: str) -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if marker.encode() in handle.read():
-                    found.append(pid)
-        except OSError:
-            continue
-    return found
 
 
 def digest(folder: Path) -> dict[str, str]:

@@ -19,23 +19,12 @@ from tito import kernel_zygote
 from tito.course import KERNEL_NAME, CourseSettings, grading_environment
 from tito.project import TitoError
 
+from .kernels import run
+
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = CourseSettings(cell_timeout=10, memory_limit_bytes=1536 * 2**20, sandbox=False)
 
 
-def run(client, code: str) -> str:
-    """Execute `code`; return its stdout, or the error name and message."""
-    output = []
-
-    def keep(message):
-        content = message["content"]
-        if message["msg_type"] == "stream":
-            output.append(content["text"])
-        elif message["msg_type"] == "error":
-            output.append(f"{content['ename']}: {content['evalue']}")
-
-    client.execute_interactive(code, timeout=30, output_hook=keep)
-    return "".join(output).strip()
 
 
 def gone(pid: int, within: float = 10.0) -> bool:

@@ -21,6 +21,7 @@ from tito.project import resolve_module
 from tito.student_course import course_package
 
 from .conftest import REPO
+from .kernels import processes_with, run
 
 pytestmark = pytest.mark.slow
 
@@ -29,36 +30,14 @@ SETTINGS = CourseSettings(cell_timeout=10, memory_limit_bytes=1536 * 2**20, scra
 MARKER = "tito-sandbox-test-3f9d"
 
 
-def run(kc, code: str) -> str:
-    output = []
-
-    def keep(message):
-        content = message["content"]
-        if message["msg_type"] == "stream":
-            output.append(content["text"])
-        elif message["msg_type"] == "error":
-            output.append(f"{content['ename']}: {content['evalue']}")
-
-    kc.execute_interactive(code, timeout=30, output_hook=keep)
-    return "".join(output).strip()
 
 
-def host_processes_with(marker: str) -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if marker.encode() in handle.read():
-                    found.append(pid)
-        except OSError:
-            continue
-    return found
 
 
 def gone(marker: str, within: float = 10.0) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if not host_processes_with(marker):
+        if not processes_with(marker):
             return True
         time.sleep(0.05)
     return False
@@ -163,7 +142,7 @@ def test_processes_are_capped_and_die_with_the_kernel(sandboxed, tmp_path):
         made = int(run(kc, code))
         assert 0 < made < SETTINGS.max_processes  # the cap stopped it; the kernel's own threads count too
         assert run(kc, "print(6 * 7)") == "42"
-        assert host_processes_with(MARKER)
+        assert processes_with(MARKER)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
