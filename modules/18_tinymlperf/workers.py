@@ -233,8 +233,12 @@ def run_worker(module: str, request: Mapping[str, Any], timeout_s: float = DEFAU
         WorkerError: the worker reported an error (its message is kept), crashed, or missed the deadline.
     """
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=stderr, env=worker_environment(), start_new_session=True)
+        try:
+            process = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=stderr, env=worker_environment(), start_new_session=True)
+        except OSError as error:  # e.g. a sandbox that allows no new processes
+            raise WorkerError(f"a worker process cannot be started here ({type(error).__name__}: {error}); "
+                              "measure in this process instead (processes=1)") from error
         try:
             try:
                 process.stdin.write(json.dumps(request).encode("utf-8"))

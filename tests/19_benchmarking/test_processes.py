@@ -190,3 +190,15 @@ def test_run_worker_reports_a_crash_and_garbage(tmp_path, monkeypatch):
         workers.run_worker("crashing_worker", {})
     with pytest.raises(workers.WorkerError, match="exited with code 0"):
         workers.run_worker("chatty_worker", {})
+
+
+def test_where_no_process_may_start_the_error_says_to_measure_in_this_process(monkeypatch):
+    import subprocess
+
+    def refused(*args, **kwargs):
+        raise PermissionError("the grader does not allow starting programs (subprocess.Popen)")
+
+    monkeypatch.setattr(subprocess, "Popen", refused)
+    bench = Benchmark([load_reference_model("tinydigits_mlp")], processes=2, **QUICK)
+    with pytest.raises(BenchmarkError, match=r"cannot be started here \(PermissionError: .*processes=1"):
+        bench.run_latency_benchmark((1, 8, 8))
