@@ -91,7 +91,7 @@ def in_process_metadata(start: Mapping, end: Mapping, values: Mapping[str, Seque
 
 
 def machine_summary(snapshot: Mapping) -> dict[str, Any]:
-    """What a result keeps of a machine snapshot (not the list of every process)."""
+    """What a result keeps of a machine snapshot."""
     return {key: snapshot.get(key) for key in ("load_average", "cpu_count", "governors", "frequency_mhz")}
 
 # %% [markdown]

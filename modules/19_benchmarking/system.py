@@ -22,10 +22,10 @@
 #
 # Whether the machine was quiet is measured too, as pyperf's `system` checks do: `machine_snapshot`
 # reads the load average, the CPU time the whole machine and this process (with its finished worker
-# processes) have used, the busiest processes, and the CPU frequency and governor where `/sys` shows
+# processes) have used, and the CPU frequency and governor where `/sys` shows
 # them. Two snapshots, taken at the start and the end of a run, say what competed with it;
-# `machine_warnings` puts that in words, and `value_warnings` adds the instability of the values
-# themselves.
+# `machine_warnings` puts that in words, naming the busiest other processes, and `value_warnings` adds
+# the instability of the values themselves.
 #
 # `busy_machine()` is the opposite: it loads the machine on purpose, one busy process per core, so a
 # notebook can show what a measurement looks like when the machine is not quiet.
@@ -147,21 +147,28 @@ def _frequencies(sys_root: Path) -> tuple[list[str], list[float]]:
     return sorted(governors), mhz
 
 
-def process_cpu_seconds() -> dict[int, tuple[str, float]]:
-    """pid -> (name, CPU seconds so far) of every process that can be read (psutil)."""
-    found = {}
-    for process in psutil.process_iter(["name", "cpu_times"]):
-        times = process.info.get("cpu_times")
-        if times is not None:
-            found[process.pid] = (process.info.get("name") or "?", times.user + times.system)
-    return found
+def busiest_processes(exclude: set[int], limit: int = 3) -> list[str]:
+    """The processes that used the most CPU over their lifetime, at least 10% of a core, as "name (pid) 95%".
+
+    Read only when a warning needs names (listing every process costs milliseconds, more than a short
+    measurement), so the share is over each process's life, not just over the run.
+    """
+    now, found = time.time(), []
+    for process in psutil.process_iter(["name", "cpu_times", "create_time"]):
+        info = process.info
+        if process.pid in exclude or info.get("cpu_times") is None or not info.get("create_time"):
+            continue
+        share = (info["cpu_times"].user + info["cpu_times"].system) / max(now - info["create_time"], 1e-3)
+        if share >= 0.1:
+            found.append((share, process.pid, info.get("name") or "?"))
+    return [f"{name} (pid {pid}) {share:.0%}" for share, pid, name in sorted(found, reverse=True)[:limit]]
 
 
-def machine_snapshot(proc_root: str | Path = "/proc", sys_root: str | Path = "/sys",
-                     processes: Callable[[], Mapping[int, tuple[str, float]]] = process_cpu_seconds) -> dict[str, Any]:
+def machine_snapshot(proc_root: str | Path = "/proc", sys_root: str | Path = "/sys") -> dict[str, Any]:
     """The machine's state now: load, CPU time used (all, this process and its finished children), frequency.
 
-    `proc_root`, `sys_root` and `processes` are parameters so tests can give a machine of their own.
+    `proc_root` and `sys_root` are parameters so tests can give a machine of their own. It costs well
+    under a millisecond: nothing here lists the processes.
     """
     proc = Path(proc_root)
     load = _read(proc / "loadavg")
@@ -171,22 +178,15 @@ def machine_snapshot(proc_root: str | Path = "/proc", sys_root: str | Path = "/s
             "load_average": [float(v) for v in load.split()[:3]] if load else None,
             "machine_busy_s": _machine_busy_seconds(proc),
             "own_cpu_s": sum(usage.ru_utime + usage.ru_stime for usage in own),
-            "governors": governors, "frequency_mhz": mhz, "processes": dict(processes())}
+            "governors": governors, "frequency_mhz": mhz}
 
 
-def _busiest_others(start: Mapping, end: Mapping, seconds: float, limit: int = 3) -> list[str]:
-    own = {start.get("pid"), end.get("pid")}
-    used = []
-    for pid, (name, cpu) in end["processes"].items():
-        before = start["processes"].get(pid)
-        if pid not in own and before is not None and before[0] == name:
-            used.append((cpu - before[1], pid, name))
-    used.sort(reverse=True)
-    return [f"{name} (pid {pid}) {share / seconds:.0%}" for share, pid, name in used[:limit] if share / seconds >= 0.1]
+def machine_warnings(start: Mapping[str, Any], end: Mapping[str, Any],
+                     busiest: Callable[[set[int]], list[str]] = busiest_processes) -> list[str]:
+    """What competed with a run, in words, from snapshots at its start and end (empty: nothing seen).
 
-
-def machine_warnings(start: Mapping[str, Any], end: Mapping[str, Any]) -> list[str]:
-    """What competed with a run, in words, from snapshots at its start and end (empty: nothing seen)."""
+    `busiest(exclude)` names the busiest other processes when others were busy (a parameter for tests).
+    """
     warnings, cores = [], start["cpu_count"]
     loads = [s["load_average"][0] for s in (start, end) if s.get("load_average")]
     if loads and max(loads) >= cores:
@@ -197,9 +197,9 @@ def machine_warnings(start: Mapping[str, Any], end: Mapping[str, Any]) -> list[s
     if seconds > 0.05 and start.get("machine_busy_s") is not None and end.get("machine_busy_s") is not None:
         others = (end["machine_busy_s"] - start["machine_busy_s"] - own) / seconds
         if others >= OTHERS_CORES:
-            busiest = _busiest_others(start, end, seconds)
+            names = busiest({start.get("pid"), os.getpid()})
             warnings.append(f"other processes used {others:.1f} core(s) on average while this ran"
-                            + (f" (busiest: {', '.join(busiest)})" if busiest else ""))
+                            + (f" (busiest over their lifetime: {', '.join(names)})" if names else ""))
         if own / seconds < SHARE_FLOOR:
             warnings.append(f"this run was on the CPU only {own / seconds:.0%} of its {seconds:.2f} s: it waited "
                             "for a core (preempted), so its times include waiting")

@@ -15,10 +15,9 @@ from tinytorch.benchmarking.benchmark import (
 from tinytorch.benchmarking.system import SHARE_FLOOR
 
 
-def snapshot(time_s=0.0, load=0.2, busy_s=100.0, own_s=10.0, cores=2, mhz=(), governors=(), processes=None):
+def snapshot(time_s=0.0, load=0.2, busy_s=100.0, own_s=10.0, cores=2, mhz=(), governors=()):
     return {"monotonic_s": time_s, "pid": 1, "cpu_count": cores, "load_average": [load, load, load],
-            "machine_busy_s": busy_s, "own_cpu_s": own_s, "governors": list(governors),
-            "frequency_mhz": list(mhz), "processes": processes or {}}
+            "machine_busy_s": busy_s, "own_cpu_s": own_s, "governors": list(governors), "frequency_mhz": list(mhz)}
 
 
 def fake_machine(root, stat_line: str, loadavg: str, governor: str | None = None, mhz: int | None = None):
@@ -37,16 +36,16 @@ def fake_machine(root, stat_line: str, loadavg: str, governor: str | None = None
 def test_a_snapshot_reads_proc_and_sys(tmp_path):
     proc, sys_root = fake_machine(tmp_path, "cpu  100 20 30 400 50 6 7 8 0 0", "3.50 2.00 1.00 3/200 999",
                                   governor="powersave", mhz=2400)
-    taken = machine_snapshot(proc, sys_root, processes=lambda: {42: ("python", 1.5)})
+    taken = machine_snapshot(proc, sys_root)
     hz = os.sysconf("SC_CLK_TCK")
     assert taken["load_average"] == [3.5, 2.0, 1.0]
     assert taken["machine_busy_s"] == pytest.approx((100 + 20 + 30 + 6 + 7 + 8) / hz), "idle and iowait excluded"
     assert taken["governors"] == ["powersave"] and taken["frequency_mhz"] == [2400.0]
-    assert taken["processes"] == {42: ("python", 1.5)} and taken["own_cpu_s"] > 0
+    assert taken["own_cpu_s"] > 0 and taken["pid"] == os.getpid()
 
 
 def test_a_machine_without_cpufreq_or_proc_is_recorded_as_unknown(tmp_path):
-    taken = machine_snapshot(tmp_path / "no-proc", tmp_path / "no-sys", processes=dict)
+    taken = machine_snapshot(tmp_path / "no-proc", tmp_path / "no-sys")
     assert taken["load_average"] is None and taken["machine_busy_s"] is None
     assert taken["governors"] == [] and taken["frequency_mhz"] == []
     later = {**taken, "monotonic_s": taken["monotonic_s"] + 5.0}
@@ -65,12 +64,27 @@ def test_load_average_at_or_above_the_core_count_is_said():
 
 
 def test_other_processes_busy_during_the_run_are_named():
-    start = snapshot(processes={7: ("spinner", 10.0), 8: ("editor", 1.0), 1: ("this run", 10.0)})
-    end = snapshot(time_s=2.0, busy_s=105.8, own_s=11.9,
-                   processes={7: ("spinner", 11.9), 8: ("editor", 1.05), 1: ("this run", 11.9)})
-    [warning] = machine_warnings(start, end)
+    start, end = snapshot(), snapshot(time_s=2.0, busy_s=105.8, own_s=11.9)
+    asked = []
+
+    def busiest(exclude):
+        asked.append(exclude)
+        return ["spinner (pid 7) 95%"]
+
+    [warning] = machine_warnings(start, end, busiest)
     assert "other processes used 1.9 core(s)" in warning and "spinner (pid 7) 95%" in warning
-    assert "editor" not in warning and "this run" not in warning, "only others busy above 10% of a core"
+    assert 1 in asked[0] and os.getpid() in asked[0], "this run is not an other process"
+    assert machine_warnings(snapshot(), snapshot(time_s=2.0, busy_s=102.0, own_s=11.95), busiest) == []
+    assert len(asked) == 1, "the processes are listed only when a warning needs their names"
+
+
+def test_the_busiest_processes_are_real_ones_above_a_tenth_of_a_core():
+    from tinytorch.benchmarking.system import busiest_processes
+
+    with busy_machine(processes=1):
+        np.sort(np.random.default_rng(0).standard_normal(2_000_000))  # let the spinner run a moment
+        names = busiest_processes({os.getpid()})
+    assert any("python" in name for name in names) and all(name.endswith("%") for name in names)
 
 
 def test_a_run_off_the_cpu_is_preempted():
