@@ -17,13 +17,16 @@ a comparison of two models rests on; and, re-analysed from the multi-process run
 coverage with per-process means, minima or first quartiles instead of medians and with only the first k
 workers of each run (to choose the default N). `--parallel 2` starts two runs at once (two workers at once);
 `--compare-parallel R` alternates, R times, one run alone with two runs at once, so that both see the same
-moments of the machine, and prints how much two workers at once slow and disturb each other.
+moments of the machine, and prints how much two workers at once slow and disturb each other. `--trace S`
+times the matmul for S seconds in this one process (the median of 20 blocks every 0.25 s): whether the
+machine's own speed moves while nothing else changes.
 
 Run from the repository root (about 6 minutes on 2 cores with the defaults):
     python bench/interval_coverage.py --save /tmp/coverage.json
     python bench/interval_coverage.py --skip-in-process --parallel 2
     python bench/interval_coverage.py --analyse /tmp/coverage.json     # print a saved run again
     python bench/interval_coverage.py --compare-parallel 10
+    python bench/interval_coverage.py --trace 30
 """
 from __future__ import annotations
 
@@ -167,6 +170,29 @@ def compare_parallel(rounds: int, processes: int) -> None:
               f"{np.median([t['seconds'] for _, together in pairs for t in together]):.2f} two at once")
 
 
+def trace(seconds: float) -> None:
+    """The matmul in this one long-lived process: the median of 20 blocks of 500 calls every 0.25 s."""
+    sys.path.insert(0, str(BENCH))
+    import coverage_models
+
+    model, x = coverage_models.matmul(), np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)
+    medians, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        blocks = []
+        for _ in range(20):
+            start = time.perf_counter_ns()
+            for _ in range(500):
+                model(x)
+            blocks.append((time.perf_counter_ns() - start) / 500)
+        medians.append(float(np.median(blocks)))
+        time.sleep(0.25)
+    values = np.array(medians) / 1e3
+    print(f"one process, {len(values)} medians of 20 blocks (us), load {os.getloadavg()[0]:.2f}:")
+    print("  " + " ".join(f"{v:.2f}" for v in values))
+    print(f"  range {values.min():.2f}-{values.max():.2f} us, quartiles {np.percentile(values, 25):.2f} / "
+          f"{np.percentile(values, 75):.2f}, CV {values.std(ddof=1) / values.mean():.1%}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="independent runs per mode (default 30)")
@@ -177,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--analyse", type=Path, help="print the figures of a file written by --save; measure nothing")
     parser.add_argument("--compare-parallel", type=int, metavar="ROUNDS",
                         help="alternate one run alone with two at once ROUNDS times; measure nothing else")
+    parser.add_argument("--trace", type=float, metavar="SECONDS", help="time the matmul in this one process for "
+                                                                       "SECONDS; measure nothing else")
     parser.add_argument("--run", type=int, metavar="PROCESSES", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run is not None:
@@ -184,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.analyse:
         report(json.loads(args.analyse.read_text()))
+        return 0
+    if args.trace:
+        trace(args.trace)
         return 0
     if args.compare_parallel:
         compare_parallel(args.compare_parallel, args.processes)

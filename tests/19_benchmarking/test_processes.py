@@ -202,3 +202,15 @@ def test_where_no_process_may_start_the_error_says_to_measure_in_this_process(mo
     bench = Benchmark([load_reference_model("tinydigits_mlp")], processes=2, **QUICK)
     with pytest.raises(BenchmarkError, match=r"cannot be started here \(PermissionError: .*processes=1"):
         bench.run_latency_benchmark((1, 8, 8))
+
+
+def test_compare_optimization_techniques_measures_across_processes():
+    from tinytorch.benchmarking.benchmark import compare_optimization_techniques
+    from tinytorch.datasets.tinydigits import load_tinydigits
+
+    summary = compare_optimization_techniques(load_reference_model("tinydigits_mlp"),
+                                              [load_reference_model("tinydigits_mlp_int8")], [load_tinydigits().test],
+                                              processes=2, energy_block_seconds=0.001, **QUICK)
+    latency = summary["results"]["latency"]["tinydigits_mlp_int8"]
+    assert latency.count == 2 and latency.metadata["interval_scope"] == "processes"
+    assert summary["improvements"]["tinydigits_mlp_int8"]["latency_speedup"] > 0
