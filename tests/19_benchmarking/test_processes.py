@@ -210,7 +210,8 @@ def test_compare_optimization_techniques_measures_across_processes():
 
     summary = compare_optimization_techniques(load_reference_model("tinydigits_mlp"),
                                               [load_reference_model("tinydigits_mlp_int8")], [load_tinydigits().test],
-                                              processes=2, energy_block_seconds=0.001, **QUICK)
+                                              processes=2, energy_block_seconds=0.001, warmup_runs=1,
+                                              measurement_runs=3)
     latency = summary["results"]["latency"]["tinydigits_mlp_int8"]
     assert latency.count == 2 and latency.metadata["interval_scope"] == "processes"
     assert summary["improvements"]["tinydigits_mlp_int8"]["latency_speedup"] > 0
