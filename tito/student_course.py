@@ -102,6 +102,7 @@ dependencies = [
 [project.optional-dependencies]
 dev = [{", ".join(f'"{item}"' for item in extras.get("dev", []))}]
 grading = [{", ".join(f'"{item}"' for item in extras.get("grading", []))}]
+olympics = [{", ".join(f'"{item}"' for item in extras.get("olympics", []))}]
 
 [project.scripts]
 tito = "tito.main:main"
@@ -138,7 +139,7 @@ STAMP := .venv/.installed
 $(STAMP): pyproject.toml
 \t$(PYTHON) -m venv .venv
 \t$(BIN)/python -m pip install --quiet --upgrade pip
-\t$(BIN)/python -m pip install --quiet -e '.[dev,grading]'
+\t$(BIN)/python -m pip install --quiet -e '.[dev,grading,olympics]'
 \ttouch $(STAMP)
 
 install: $(STAMP)
