@@ -116,13 +116,15 @@ class SandboxPlan:
                 argv += ["--symlink", os.readlink(path), f"/{name}"]
             elif path.is_dir():
                 argv += ["--ro-bind", str(path), f"/{name}"]
+        # /tmp before the binds: bwrap mounts in order, and a later tmpfs would hide a bind under it
+        # (a project cloned into /tmp, its venv with it, gave "execvp .../python: No such file").
+        argv += ["--size", str(64 * 2**20), "--tmpfs", "/tmp"]
         for index, (kind, source, destination) in enumerate(self.binds()):
             argv += ["--ro-bind" if kind == "ro" else "--bind", sources[index] if sources else str(source), destination]
         for site in _python_roots():  # a non-editable install of the instructor's package stays hidden
             if (site / "tinytorch").is_dir() and site / "tinytorch" != self.lib_dir / "tinytorch":
                 argv += ["--tmpfs", str(site / "tinytorch")]
-        argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(64 * 2**20), "--tmpfs", "/tmp",
-                 "--dir", SCRATCH, "--dir", KERNEL_DIR, "--chdir", "/", "--remount-ro", "/", "--", *command]
+        argv += ["--proc", "/proc", "--dev", "/dev", "--dir", SCRATCH, "--dir", KERNEL_DIR, "--chdir", "/", "--remount-ro", "/", "--", *command]
         return argv
 
     def launch_argv(self, command: list[str], stage: Path) -> list[str]:

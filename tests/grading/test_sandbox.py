@@ -167,6 +167,19 @@ def test_the_probe_makes_a_sandbox_here():
     assert sandbox.probe().startswith("sandbox ok")
 
 
+def test_a_python_installed_under_tmp_is_visible_in_the_sandbox():
+    """A project cloned into /tmp has its venv there; the sandbox's own /tmp must not hide it."""
+    import sysconfig
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="tito-venv-") as folder:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", f"{folder}/venv"], check=True)
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{REPO}{os.pathsep}{sysconfig.get_paths()['purelib']}"}
+        done = subprocess.run([f"{folder}/venv/bin/python", "-c", "from tito import sandbox; print(sandbox.probe())"],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("sandbox ok"), done.stderr[-600:]
+
+
 def test_doctor_reports_whether_grading_is_sandboxed(capsys):
     main(["system", "doctor", "--json"])
     check = next(c for c in json.loads(capsys.readouterr().out)["checks"] if c["check"].startswith("grading sandbox"))
