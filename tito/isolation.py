@@ -70,7 +70,13 @@ def isolate(kernel_id: str, limits: KernelLimits, keep: frozenset[int] = frozens
     ns.mount(None, "/", None, ns.MS_REC | ns.MS_PRIVATE)
     ns.mount("tmpfs", SCRATCH, "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, f"size={limits.scratch_bytes},mode=0700")
     os.mkdir(f"{SCRATCH}/.shm", 0o700)
-    ns.mount(SCRATCH, "/tmp", None, ns.MS_BIND)
+    # The scratch becomes /tmp; a Python installed under /tmp (a project cloned there) would vanish
+    # with the old /tmp, so its folders are bound into the scratch first (read-only, as mounted).
+    for root in _python_roots_under_tmp():
+        inside = f"{SCRATCH}/{root.relative_to('/tmp')}"
+        os.makedirs(inside, 0o755)
+        ns.mount(str(root), inside, None, ns.MS_BIND | ns.MS_REC)
+    ns.mount(SCRATCH, "/tmp", None, ns.MS_BIND | ns.MS_REC)
     if os.path.isdir("/dev/shm"):
         ns.mount(f"{SCRATCH}/.shm", "/dev/shm", None, ns.MS_BIND)
     ns.mount(f"{SANDBOX_KERNELS}/{kernel_id}", KERNEL_DIR, None, ns.MS_BIND)
@@ -87,6 +93,14 @@ def isolate(kernel_id: str, limits: KernelLimits, keep: frozenset[int] = frozens
     ns.drop_all_capabilities()
     os.chdir(SCRATCH)
     return 0
+
+
+def _python_roots_under_tmp() -> list:
+    from pathlib import Path
+
+    from .sandbox import python_roots
+
+    return [root for root in python_roots() if Path("/tmp") in root.parents]
 
 
 def _wait_for_kernel(child: int) -> None:
@@ -110,6 +124,22 @@ def _wait_for_kernel(child: int) -> None:
     os._exit(code if code >= 0 else 128 - code)  # killed by signal N: 128 + N, as a shell reports it
 
 
+def _python_as_a_kernel_sees_it() -> str:
+    """Whether the Python installation is all there (a kernel imports lazily) and cannot be written."""
+    import sys
+
+    from .sandbox import python_roots
+
+    missing = [str(root) for root in python_roots() if not os.path.isdir(root)]
+    if missing or not os.access(sys.executable, os.X_OK):
+        return f"missing: {missing or sys.executable}"
+    try:
+        os.close(os.open(os.path.join(sys.prefix, ".tito-write-probe"), os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        return "visible, read-only"
+    return f"writable: {sys.prefix}"
+
+
 def isolation_self_test() -> str:
     """Fork, isolate as a kernel would, check what the kernel sees; 'sandbox ok: ...' or raise.
 
@@ -125,7 +155,8 @@ def isolation_self_test() -> str:
             isolate(SELF_TEST_ID, KernelLimits(memory_bytes=2**30, output_bytes=2**20, processes=16,
                                                 scratch_bytes=2**20), keep=frozenset({write}))
             seen = sorted(name for name in os.listdir("/proc") if name.isdigit())
-            report = {"pid": os.getpid(), "processes": seen, "kernels": os.listdir(SANDBOX_KERNELS)}
+            report = {"pid": os.getpid(), "processes": seen, "kernels": os.listdir(SANDBOX_KERNELS),
+                      "python": _python_as_a_kernel_sees_it()}
             try:
                 socket.create_connection(("192.0.2.1", 80), timeout=1)
                 report["network"] = "reachable"
@@ -143,7 +174,8 @@ def isolation_self_test() -> str:
     report = json.loads(data or b'{"error": "the isolated process died without a word"}')
     if "error" in report:
         raise RuntimeError(f"a kernel cannot isolate itself: {report['error']}")
-    if report["pid"] != 1 or report["processes"] != ["1"] or report["kernels"] or report["network"] == "reachable":
+    if (report["pid"] != 1 or report["processes"] != ["1"] or report["kernels"] or report["network"] == "reachable"
+            or report["python"] != "visible, read-only"):
         raise RuntimeError(f"a kernel's isolation is incomplete: {report}")
     return "sandbox ok: kernel is pid 1, sees 1 process, no other kernel's sockets, network: " + report["network"]
 

