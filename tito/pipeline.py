@@ -171,11 +171,12 @@ def declared_exports(module: Module) -> set[str]:
 
     They belong to the module even when its export fails (a lint finding, say), so they are never stale.
     """
-    names = set()
+    names, notebooks = set(), set()
     for source in module.sources:
         if source.is_file():
             names |= set(EXPORT_TARGET.findall(source.read_text(encoding="utf-8")))
-    return {"tinytorch/" + name.replace(".", "/") + ".py" for name in names}
+            notebooks.add(f"nbs/{module.key}/{source.stem}.ipynb")
+    return {"tinytorch/" + name.replace(".", "/") + ".py" for name in names} | notebooks
 
 
 def apply_export(plan: ExportPlan) -> list[str]:
@@ -242,7 +243,8 @@ def child_env(root: Path) -> dict[str, str]:
 
 
 def stale_generated_files(root: Path, produced: set[str]) -> list[str]:
-    """Generated package files that no module produces any more (a module was renamed or removed).
+    """Generated package files and notebooks that no module produces any more (a module or one of its
+    sources was removed, renamed or moved to another module).
 
     `produced` holds every file an export planned plus every file a module's `#| default_exp` names,
     so a module whose export failed does not make its own files look stale.
@@ -254,4 +256,6 @@ def stale_generated_files(root: Path, produced: set[str]) -> list[str]:
             with path.open(encoding="utf-8") as handle:
                 if handle.readline().startswith(GENERATED_MARKER):
                     stale.append(rel)
+    stale += [path.relative_to(root).as_posix() for path in sorted((root / "nbs").glob("*/*.ipynb"))
+              if path.relative_to(root).as_posix() not in produced]
     return stale

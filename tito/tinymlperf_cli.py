@@ -76,4 +76,9 @@ def run_tinymlperf(args) -> int:
                           f"{result['target_accuracy']:.2f}", p90, f"{result['target_latency_ms']:g}",
                           "yes" if result["compliant"] else "no")
         out.print(table)
+        warnings = [f"{name}: {w}" for name, result in results.items() for w in result.get("warnings", [])]
+        for warning in warnings:
+            err.print(f"warning: {warning}", markup=False)
+        if warnings:
+            err.print("These latencies may not hold; repeat the run on a quiet machine.", markup=False)
     return 0

@@ -66,6 +66,7 @@ import scipy.signal
 import scipy.stats
 
 from tinytorch.benchmarking.references import mlp_reference, shipped_vww_cnn
+from tinytorch.benchmarking.system import machine_snapshot, machine_warnings, value_warnings
 from tinytorch.core.layers import Sequential
 from tinytorch.datasets.audio import mel_filterbank
 from tinytorch.datasets.task_data import (
@@ -441,7 +442,10 @@ test_unit_summarize_latencies()
 # test sample at a time, batch 1, in a seeded order, each timed on its own with
 # `time.perf_counter_ns` (the clock can be replaced, which is how the tests check the timing logic).
 # A few untimed warm-up queries come first. The latency verdict uses the p90, and only when it is
-# valid (at least 64 queries). Every verdict carries its reasons.
+# valid (at least 64 queries). Every verdict carries its reasons, and its `warnings`: the machine is
+# read at the start and the end of the timing (`tinytorch.benchmarking.system`, provided code of this
+# module that Module 19 uses too), and a busy machine, or processes whose mean latencies disagree,
+# is said in words.
 #
 # A model may be a tinytorch layer (`forward`), an object with `predict`, or a function. A model that
 # cannot take the task's input, or answers with the wrong width, gets a `ModelTaskError` (a
@@ -614,13 +618,15 @@ class TinyMLPerf:
                              f"(use >= {MIN_QUERIES['p90']} for a valid p90)")
         data = self.load_data(benchmark_name)
         quality = self._quality(model, spec, data)
+        start = machine_snapshot()
         if self.processes == 1:
             per_process = [self._time_queries(model, spec, data, int(num_runs))]
         else:
             per_process = self._time_queries_in_workers(model, spec, data, int(num_runs))
+        end = machine_snapshot()
         latency = summarize_latencies(np.concatenate(per_process))
         result = self._verdict(model, spec, data, quality, latency, int(num_runs))
-        return {**result, **_process_summary(per_process)}
+        return {**result, **_process_summary(per_process), "warnings": _latency_warnings(start, end, per_process)}
 
     def _verdict(self, model, spec: TaskSpec, data: TaskData, quality: float, latency: dict, num_runs: int) -> dict:
         reasons = []
@@ -718,6 +724,15 @@ def _process_summary(per_process: list[np.ndarray]) -> dict[str, Any]:
             "between_process_cv": spread["between_process_cv"], "within_process_cv": spread["within_process_cv"]}
 
 
+def _latency_warnings(start: dict, end: dict, per_process: list[np.ndarray]) -> list[str]:
+    """What may have disturbed the timing, in words: a busy machine (`machine_warnings`) and, with several
+    processes, per-process mean latencies that disagree (single queries vary too much to be judged alone)."""
+    warnings = machine_warnings(start, end)
+    if len(per_process) > 1:
+        warnings += value_warnings("latency", [float(p.mean()) for p in per_process], "processes")
+    return warnings
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -746,6 +761,10 @@ def _markdown_summary(report: dict) -> str:
     for name, result in report["results"].items():
         reasons = [result["error"]] if "error" in result else result["reasons"]
         lines.append(f"- **{name}**: " + "; ".join(reasons))
+    warned = [(name, w) for name, result in report["results"].items() for w in result.get("warnings", [])]
+    if warned:
+        lines += ["", "## Warnings", "", "The latencies above may not be what this machine does when quiet:", ""]
+        lines += [f"- **{name}**: {warning}" for name, warning in warned]
     lines += ["", "Data sets other than image classification are synthetic stand-ins (see each result's `data`); "
               "their scores do not predict MLPerf Tiny results.", ""]
     return "\n".join(lines)

@@ -60,10 +60,11 @@
 # `suite`, `optimization` and `olympics`; `benchmark` gathers their public names. The plumbing is
 # provided, ready made, in rooms whose sources sit beside this notebook in `modules/19_benchmarking/`:
 # `metrics` (each metric's unit, direction, interval and test), `settings` (the frozen settings of a
-# run), `system` (the machine, the timer's cost, a way to load the machine on purpose), `calls`
-# (calling models, reading datasets), `significance` (the ratio interval, Fisher's test, which interval
-# to show), `energy_meter` (RAPL counters or CPU time), `results_file` (versioned JSON), `report`
-# (Markdown), `plots` and `events` (the Olympic rules). Read them if you like; none is an exercise.
+# run), `calls` (calling models, reading datasets), `significance` (the ratio interval, Fisher's test,
+# which interval to show), `energy_meter` (RAPL counters or CPU time), `results_file` (versioned
+# JSON), `report` (Markdown), `plots` and `events` (the Olympic rules); `system` (the machine, the
+# timer's cost, a way to load the machine on purpose) comes from Module 18, whose harness reads the
+# machine too. Read them if you like; none is an exercise.
 #
 # The cells below are each room's imports. They come first on purpose: in the notebook, every name
 # they import from a room you write is defined again further down, by the cell you complete, so the

@@ -60,3 +60,15 @@ def test_bench_times_the_queries_in_worker_processes(cache_env, capsys):
     assert code == 0
     result = json.loads(capsys.readouterr().out)["image_classification"]
     assert result["processes"] == 2 and len(result["latency_per_process_ms"]) == 2
+
+
+def test_bench_table_says_when_the_machine_was_busy(cache_env, monkeypatch, capsys):
+    from tinytorch.benchmarking import tinymlperf
+
+    monkeypatch.setattr(tinymlperf, "machine_snapshot", lambda: {
+        "monotonic_s": 0.0, "pid": 1, "cpu_count": 2, "load_average": [4.0] * 3, "machine_busy_s": None,
+        "own_cpu_s": 0.0, "governors": [], "frequency_mhz": []})
+    assert main(["bench", "tinymlperf", "--task", "image_classification", "--size", "small", "--num-runs", "8"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: image_classification: the machine was busy: load average 4.00" in err
+    assert "repeat the run on a quiet machine" in err

@@ -238,3 +238,42 @@ def test_a_test_clock_cannot_reach_worker_processes():
         TinyMLPerf(clock=FakeClock(), processes=2)
     with pytest.raises(ValueError, match="processes=0 must be an integer >= 1"):
         TinyMLPerf(processes=0)
+
+
+def busy_snapshots(monkeypatch, load):
+    """The harness reads the machine twice around the timing: both readings say `load` on 2 cores."""
+    from tinytorch.benchmarking import tinymlperf
+
+    def snapshot():
+        return {"monotonic_s": 0.0, "pid": 1, "cpu_count": 2, "load_average": [load] * 3, "machine_busy_s": None,
+                "own_cpu_s": 0.0, "governors": [], "frequency_mhz": []}
+
+    monkeypatch.setattr(tinymlperf, "machine_snapshot", snapshot)
+
+
+def test_a_busy_machine_is_said_in_the_result_and_the_report(bench, digits_model, monkeypatch, tmp_path):
+    busy_snapshots(monkeypatch, load=3.5)
+    results = {"image_classification": bench.run_standard_benchmark(digits_model, "image_classification", num_runs=5)}
+    [warning] = results["image_classification"]["warnings"]
+    assert "the machine was busy: load average 3.50" in warning and "on 2 core(s)" in warning
+    summary = bench.generate_compliance_report(results, output_path=tmp_path / "report.json")
+    assert "## Warnings" in summary and "- **image_classification**: the machine was busy" in summary
+
+
+def test_a_quiet_machine_gives_no_warning(bench, digits_model, monkeypatch, tmp_path):
+    busy_snapshots(monkeypatch, load=0.1)
+    results = {"image_classification": bench.run_standard_benchmark(digits_model, "image_classification", num_runs=5)}
+    assert results["image_classification"]["warnings"] == []
+    assert "## Warnings" not in bench.generate_compliance_report(results, output_path=tmp_path / "report.json")
+
+
+def test_processes_that_disagree_are_said(monkeypatch):
+    from tinytorch.benchmarking import tinymlperf
+
+    quiet = {"monotonic_s": 0.0, "pid": 1, "cpu_count": 2, "load_average": [0.1] * 3, "machine_busy_s": None,
+             "own_cpu_s": 0.0, "governors": [], "frequency_mhz": []}
+    agreeing = [np.full(8, 1.0), np.full(8, 1.02), np.full(8, 0.99)]
+    disagreeing = [np.full(8, 1.0), np.full(8, 1.6), np.full(8, 0.7)]
+    assert tinymlperf._latency_warnings(quiet, quiet, agreeing) == []
+    [warning] = tinymlperf._latency_warnings(quiet, quiet, disagreeing)
+    assert warning.startswith("latency: its processes varied by CV")

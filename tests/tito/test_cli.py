@@ -98,6 +98,19 @@ def test_stale_generated_file_is_reported(project, capsys):
     assert "stale generated file: tinytorch/core/old.py" in capsys.readouterr().err
 
 
+def test_a_notebook_whose_source_moved_away_is_stale(project, capsys):
+    """A provided source moved to another module left its old notebook in nbs/ (a real case: Module 19's
+    `system.py` moved to Module 18); regenerating would not make it, so the check must fail."""
+    assert main(["export"]) == 0
+    [module_dir] = [p for p in (project / "nbs").iterdir() if p.is_dir()][:1]
+    orphan = module_dir / "moved_away.ipynb"
+    orphan.write_text("{}")
+    assert main(["export", "--check"]) == 1
+    assert f"stale generated file: nbs/{module_dir.name}/moved_away.ipynb" in capsys.readouterr().err
+    orphan.unlink()
+    assert main(["export", "--check"]) == 0
+
+
 def test_an_interrupted_export_leaves_the_old_file_whole(project, monkeypatch):
     assert main(["export"]) == 0
     target = project / "tinytorch/core/tensor.py"

@@ -18,6 +18,7 @@ import scipy.signal
 import scipy.stats
 
 from .references import mlp_reference, shipped_vww_cnn
+from .system import machine_snapshot, machine_warnings, value_warnings
 from ..core.layers import Sequential
 from ..datasets.audio import mel_filterbank
 from ..datasets.task_data import (
@@ -395,13 +396,15 @@ class TinyMLPerf:
                              f"(use >= {MIN_QUERIES['p90']} for a valid p90)")
         data = self.load_data(benchmark_name)
         quality = self._quality(model, spec, data)
+        start = machine_snapshot()
         if self.processes == 1:
             per_process = [self._time_queries(model, spec, data, int(num_runs))]
         else:
             per_process = self._time_queries_in_workers(model, spec, data, int(num_runs))
+        end = machine_snapshot()
         latency = summarize_latencies(np.concatenate(per_process))
         result = self._verdict(model, spec, data, quality, latency, int(num_runs))
-        return {**result, **_process_summary(per_process)}
+        return {**result, **_process_summary(per_process), "warnings": _latency_warnings(start, end, per_process)}
 
     def _verdict(self, model, spec: TaskSpec, data: TaskData, quality: float, latency: dict, num_runs: int) -> dict:
         reasons = []
@@ -499,6 +502,15 @@ def _process_summary(per_process: list[np.ndarray]) -> dict[str, Any]:
             "between_process_cv": spread["between_process_cv"], "within_process_cv": spread["within_process_cv"]}
 
 
+def _latency_warnings(start: dict, end: dict, per_process: list[np.ndarray]) -> list[str]:
+    """What may have disturbed the timing, in words: a busy machine (`machine_warnings`) and, with several
+    processes, per-process mean latencies that disagree (single queries vary too much to be judged alone)."""
+    warnings = machine_warnings(start, end)
+    if len(per_process) > 1:
+        warnings += value_warnings("latency", [float(p.mean()) for p in per_process], "processes")
+    return warnings
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -527,6 +539,10 @@ def _markdown_summary(report: dict) -> str:
     for name, result in report["results"].items():
         reasons = [result["error"]] if "error" in result else result["reasons"]
         lines.append(f"- **{name}**: " + "; ".join(reasons))
+    warned = [(name, w) for name, result in report["results"].items() for w in result.get("warnings", [])]
+    if warned:
+        lines += ["", "## Warnings", "", "The latencies above may not be what this machine does when quiet:", ""]
+        lines += [f"- **{name}**: {warning}" for name, warning in warned]
     lines += ["", "Data sets other than image classification are synthetic stand-ins (see each result's `data`); "
               "their scores do not predict MLPerf Tiny results.", ""]
     return "\n".join(lines)

@@ -27,8 +27,9 @@ def run(args) -> int:
             for rel in report["changed"]:
                 err.print(f"out of date: {rel} (run `tito export` and commit the result)", markup=False)
             for rel in report["stale"]:
-                err.print(f"stale generated file: {rel} (no module's `#| default_exp` names it: its module was "
-                          "removed or renamed; delete the file, or restore the module)", markup=False)
+                err.print(f"stale generated file: {rel} (no source under modules/ produces it any more: its module "
+                          "or source was removed, renamed or moved; delete the file, or restore the source)",
+                          markup=False)
         return 0 if report["clean"] else 1
     reports = [export_module(module) for module in discover_modules(root)]
     if args.json:

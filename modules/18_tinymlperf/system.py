@@ -14,7 +14,7 @@
 # %% [markdown]
 # # The machine: what decides a timing
 #
-# Provided code for Module 19 (no exercises). The same code can run 2x faster or slower on another
+# Provided code of Module 18, used by the TinyMLPerf harness and by Module 19 (no exercises). The same code can run 2x faster or slower on another
 # machine, or on the same machine with other settings: `OPENBLAS_CORETYPE` selects OpenBLAS kernels and
 # changes a small matmul by about 2x, and the number of BLAS threads matters as much. So every result
 # records the machine (`collect_system_info`): hardware, software, the BLAS libraries and their threads
