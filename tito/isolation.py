@@ -133,10 +133,12 @@ def _python_as_a_kernel_sees_it() -> str:
     missing = [str(root) for root in python_roots() if not os.path.isdir(root)]
     if missing or not os.access(sys.executable, os.X_OK):
         return f"missing: {missing or sys.executable}"
+    probe = os.path.join(sys.prefix, ".tito-write-probe")
     try:
-        os.close(os.open(os.path.join(sys.prefix, ".tito-write-probe"), os.O_CREAT | os.O_WRONLY, 0o600))
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY, 0o600))
     except OSError:
         return "visible, read-only"
+    os.unlink(probe)  # the grader refuses to start; the installation keeps nothing of the check
     return f"writable: {sys.prefix}"
 
 
