@@ -1421,10 +1421,10 @@ print(demo.compare_models("memory", input_shape=(1, 8, 8))[["model", "mean", "un
 #
 # Measured with `bench/interval_coverage.py` (30 independent runs per mode, on a 2-core virtual
 # machine, load 0.5-1.5): the 95% interval of the reference MLP contained the centre of all 30 runs in
-# 27-37% of runs in-process, and in 60-87% across 10 processes (2.8 s a run). Not 95%: this machine's
+# 27-37% of runs in-process, and in 53-80% across 10 processes (2.7-2.8 s a run). Not 95%: this machine's
 # own speed changes over seconds and minutes (one long-lived process timed the same matmul at 1.07 or
 # 1.8 us, depending on the moment, with nothing else running), and a run of a few seconds cannot see
-# what the next minute will be like. What held was the ratio of two models measured together (87-97%):
+# what the next minute will be like. What held was the ratio of two models measured together (83-97%):
 # the slow moments hit both. So every result states its scope, warns when the machine moved, and the
 # comparison table quotes the paired ratio.
 
