@@ -66,6 +66,8 @@ ROUTES = ("a model saved with save_model (ModelSource.saved(path); any model mad
           "(ModelSource.factory('package.module:function'), a function that returns the model)")
 DEFAULT_WORKER_TIMEOUT_S = 600.0
 _MAX_LINE = 64 * 1024 * 1024
+# How a process that hit its address-space limit says so: Python, OpenBLAS, the C library.
+_OUT_OF_MEMORY = ("MemoryError", "Memory allocation", "Cannot allocate memory", "cannot allocate memory")
 
 
 class WorkerError(RuntimeError):
@@ -186,7 +188,8 @@ def worker_environment() -> dict[str, str]:
     return env
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def kill_group(process: subprocess.Popen) -> None:
+    """Kill a worker started with `start_new_session=True`, and everything it started."""
     try:
         os.killpg(process.pid, signal.SIGKILL)  # its own session: nothing it started survives
     except ProcessLookupError:
@@ -214,7 +217,8 @@ def _read_output(process: subprocess.Popen, timeout_s: float) -> tuple[bytes, st
                 return b"", "it wrote more than 64 MB of results"
 
 
-def _how_it_ended(returncode: int, stderr: str) -> str:
+def how_it_ended(returncode: int, stderr: str) -> str:
+    """A worker's end in words, e.g. "was killed by SIGKILL (out of memory): <its last line on stderr>"."""
     if returncode < 0:
         try:
             how = f"was killed by {signal.Signals(-returncode).name}"
@@ -222,6 +226,8 @@ def _how_it_ended(returncode: int, stderr: str) -> str:
             how = f"was killed by signal {-returncode}"
     else:
         how = f"exited with code {returncode}"
+    if any(word in line for line in stderr.splitlines()[-5:] for word in _OUT_OF_MEMORY):
+        how += " (out of memory)"
     last = [line for line in stderr.strip().splitlines() if line.strip()][-1:]
     return how + (f": {last[0][:500]}" if last else "")
 
@@ -252,13 +258,13 @@ def run_worker(module: str, request: Mapping[str, Any], timeout_s: float = DEFAU
                 except subprocess.TimeoutExpired:
                     problem = "it did not exit after writing its result"
         except BaseException:  # e.g. Ctrl-C: never leave a worker behind
-            _kill_group(process)
+            kill_group(process)
             process.wait()
             raise
         finally:
             process.stdout.close()
         if problem:
-            _kill_group(process)
+            kill_group(process)
         returncode = process.wait()
         stderr.seek(0)
         text = stderr.read()[-20_000:].decode("utf-8", "replace")
@@ -270,7 +276,7 @@ def run_worker(module: str, request: Mapping[str, Any], timeout_s: float = DEFAU
     except ValueError:
         record = None
     if not isinstance(record, dict) or "ok" not in record:
-        raise WorkerError(f"the worker process ({module}) {_how_it_ended(returncode, text)}")
+        raise WorkerError(f"the worker process ({module}) {how_it_ended(returncode, text)}")
     if not record["ok"]:
         raise WorkerError(str(record.get("error")))
     return record["result"]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tinytorch.core.layers import Flatten, Linear, Sequential
+from tinytorch.benchmarking.workers import worker_environment
 from tinytorch.models.zoo import load_reference_model, save_model
 from tito.olympics import measure
 from tito.olympics.board import build_board
@@ -179,7 +180,7 @@ def test_what_a_library_prints_in_a_worker_is_not_a_result(tmp_path):
 
     code = ("import os, sys\nfrom tito.olympics import worker\nworker._keep_stdout_for_results()\n"
             "print('from python')\nos.write(1, b'from C\\n')\nworker._emit({'key': 'k'})\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=measure._worker_env())
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=worker_environment())
     assert done.stdout == '{"key": "k"}\n'
     assert "from python" in done.stderr and "from C" in done.stderr
 

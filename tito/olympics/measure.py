@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tinytorch.benchmarking.workers import how_it_ended, kill_group, worker_environment
+
 from .submission import INPUT_SHAPE
 
 _MAX_LINE = 16 * 1024 * 1024
-# How a process that hit its address-space limit says so: Python, OpenBLAS, the C library.
-_OUT_OF_MEMORY = ("MemoryError", "Memory allocation", "Cannot allocate memory", "cannot allocate memory")
 
 
 @dataclass(frozen=True)
@@ -96,29 +95,6 @@ def _worker_command(command: str) -> list[str]:
     return [sys.executable, "-m", "tito.olympics.worker", command]
 
 
-def _worker_env() -> dict[str, str]:
-    # The worker imports tito and tinytorch from the same tree as this process.
-    root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-def _death(returncode: int | None, stderr: str) -> str:
-    if returncode is not None and returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        how = f"was killed by {name}"
-    else:
-        how = f"exited with code {returncode}"
-    last = [line for line in stderr.strip().splitlines() if line.strip()][-1:]
-    if any(word in line for line in stderr.splitlines()[-5:] for word in _OUT_OF_MEMORY):
-        how += " (out of memory)"
-    return how + (f": {last[0][:300]}" if last else "")
-
-
 def run_worker(command: str, request: dict, timeout_s: float, on_record: Callable[[dict], None],
                reset_deadline_on_record: bool = False) -> tuple[str | None, float]:
     """Start a worker, send `request`, pass each JSON line to `on_record`.
@@ -130,7 +106,7 @@ def run_worker(command: str, request: dict, timeout_s: float, on_record: Callabl
     started = time.monotonic()
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(_worker_command(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=stderr, env=_worker_env(), start_new_session=True)
+                                   stderr=stderr, env=worker_environment(), start_new_session=True)
         try:
             process.stdin.write(json.dumps(request).encode("utf-8"))
             process.stdin.close()
@@ -138,20 +114,13 @@ def run_worker(command: str, request: dict, timeout_s: float, on_record: Callabl
             pass  # it died at once; its exit code says why
         problem = _read_records(process, timeout_s, on_record, reset_deadline_on_record)
         if problem is not None:
-            _kill(process)
+            kill_group(process)
         returncode = process.wait()
         stderr.seek(0)
         text = stderr.read()[-20_000:].decode("utf-8", "replace")
     if problem is None and returncode != 0:
-        problem = f"the {command} process {_death(returncode, text)}"
+        problem = f"the {command} process {how_it_ended(returncode, text)}"
     return problem, time.monotonic() - started
-
-
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # its own session: nothing it started survives
-    except ProcessLookupError:
-        pass
 
 
 def _read_records(process: subprocess.Popen, timeout_s: float, on_record, reset: bool) -> str | None:
