@@ -114,14 +114,12 @@ __all__ = [name for name in dir() if not name.startswith("_")]  # every name imp
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-statistics-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.statistics
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from tinytorch.benchmarking.results_file import jsonable
+from tinytorch.benchmarking.measured_values import MeasuredValues
 from tinytorch.benchmarking.significance import ratio_of_means_interval
 from tinytorch.utils.checks import finite_values
 
@@ -137,7 +135,6 @@ import numpy as np
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-measurement-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.measurement
 import math
-import time
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Callable
@@ -145,21 +142,18 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from tinytorch.benchmarking.calls import (
-    BenchmarkError, Dataset, call_checked, guarded, model_size_mb, normalize_dataset, steady_peak_bytes)
+from tinytorch.benchmarking.benchmark_setup import BenchmarkSetup
+from tinytorch.benchmarking.calls import Dataset, call_checked, guarded
 from tinytorch.benchmarking.latency_workers import in_process_metadata, measure_in_workers
 from tinytorch.benchmarking.metrics import BENCHMARK_METRICS, metric_info
-from tinytorch.benchmarking.settings import BenchmarkSettings
 from tinytorch.benchmarking.significance import (
-    choose_comparison, compare_accuracy_counts, compare_medians, correct_counts, paired_ratio_interval)
+    choose_comparison, compare_accuracy_counts, compare_medians, correct_counts)
+from tinytorch.benchmarking.significance import paired_ratio_interval, paired_ratio_median
 from tinytorch.benchmarking.statistics import BenchmarkResult, compare_samples
-from tinytorch.benchmarking.system import collect_system_info, machine_snapshot
+from tinytorch.benchmarking.system import machine_snapshot
 from tinytorch.benchmarking.timing import (
     calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, repeat_calls)
-from tinytorch.benchmarking.workers import ModelSource
-from tinytorch.profiling.profiler import BYTES_PER_MB
-from tinytorch.utils.checks import check_input_shape
-from tinytorch.utils.inference import as_array, inference_function, model_name
+from tinytorch.utils.inference import as_array
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-energy-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.energy
@@ -167,7 +161,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Callable
 
-from tinytorch.benchmarking.calls import BenchmarkError
 from tinytorch.benchmarking.energy_meter import EnergyMeter
 from tinytorch.benchmarking.settings import DEFAULT_WATTS_PER_CORE
 from tinytorch.benchmarking.statistics import BenchmarkResult
@@ -186,38 +179,34 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from tinytorch.benchmarking.energy import measure_energy
 from tinytorch.benchmarking.energy_meter import EnergyMeter
 from tinytorch.benchmarking.measurement import Benchmark, compare_results, within_noise_of
-from tinytorch.benchmarking.metrics import METRICS, check_metric
+from tinytorch.benchmarking.metrics import METRICS
 from tinytorch.benchmarking.pareto import pareto_front
-from tinytorch.benchmarking.plots import comparison_figure, draw_metric_panel, draw_pareto_panel, pareto_figure, save_png
+from tinytorch.benchmarking.plots import draw_metric_panel, draw_pareto_panel
 from tinytorch.benchmarking.report import DeploymentConstraints, render_markdown
-from tinytorch.benchmarking.results_file import (
-    parse_results_document, read_results_file, results_to_json, write_results_file)
-from tinytorch.benchmarking.settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
+from tinytorch.benchmarking.results_file import results_from_document
+from tinytorch.benchmarking.settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings, settings_from
 from tinytorch.benchmarking.statistics import BenchmarkResult
-from tinytorch.utils.files import write_atomic, write_text_atomic
+from tinytorch.benchmarking.suite_outputs import SuiteOutputs
 from tinytorch.utils.progress import progress_display
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-optimization-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.optimization
-import copy
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from tinytorch.benchmarking.calls import build_stages, check_steps, guarded, model_size_mb
+from tinytorch.benchmarking.ablation import ablation_rows, check_steps, stage_orders
+from tinytorch.benchmarking.calls import guarded
 from tinytorch.benchmarking.measurement import difference_test
-from tinytorch.benchmarking.metrics import METRICS
-from tinytorch.benchmarking.recommendations import recommend_optimizations
-from tinytorch.benchmarking.significance import runs_for_ci_target, settle_index
+from tinytorch.benchmarking.recommendations import measured_improvements, per_unit, recommend_optimizations
+from tinytorch.benchmarking.significance import run_count_advice
 from tinytorch.benchmarking.statistics import coefficient_of_variation
 from tinytorch.benchmarking.suite import BenchmarkSuite
 from tinytorch.benchmarking.system import measure_timer_overhead_ns
@@ -454,11 +443,15 @@ print(f"outliers (Tukey 1.5 IQR): {tukey_outlier_count(_block_ms)} of {len(_bloc
 # `fraction`) and free-form `metadata` (how it was measured). It refuses empty, NaN or infinite values:
 # a failed measurement must be an error, not a number. `to_dict()` / `from_dict()` round-trip through
 # JSON; the summary statistics in the dict are for people reading the file and are recomputed on load.
+#
+# The storage, the checks, the descriptive statistics (mean, std, median, percentiles, IQR, MAD) and the
+# JSON are provided by `MeasuredValues` (in `measured_values`). What a result *infers* is yours: the
+# class below adds the t interval, the median's interval, the CV and the outlier count, from your
+# functions of section 1.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-result", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.statistics
-@dataclass
-class BenchmarkResult:
+class BenchmarkResult(MeasuredValues):
     """Raw measurements of one metric with statistics derived on demand.
 
     Args:
@@ -468,54 +461,13 @@ class BenchmarkResult:
         unit: the unit of the values, e.g. "ms", "MB", "J", "fraction".
     """
 
-    metric_name: str
-    values: list[float]
-    metadata: dict[str, Any] | None = None
-    unit: str = ""
-
-    CONFIDENCE = 0.95
-
-    def __post_init__(self):
-        if not isinstance(self.metric_name, str) or not self.metric_name:
-            raise ValueError(f"metric_name={self.metric_name!r} must be a non-empty string")
-        self.values = finite_values(self.values, f"{self.metric_name} values").tolist()
-        self.metadata = dict(self.metadata) if self.metadata is not None else {}
-
-    def _array(self) -> np.ndarray:
-        return np.asarray(self.values, dtype=np.float64)
-
-    @property
-    def count(self) -> int:
-        return len(self.values)
-
-    @property
-    def mean(self) -> float:
-        return float(self._array().mean())
-
-    @property
-    def std(self) -> float:
-        """Sample standard deviation (n - 1); 0.0 for a single value, see `single_value`."""
-        return float(self._array().std(ddof=1)) if self.count > 1 else 0.0
-
-    @property
-    def median(self) -> float:
-        return float(np.median(self._array()))
-
-    @property
-    def min_val(self) -> float:
-        return float(min(self.values))
-
-    @property
-    def max_val(self) -> float:
-        return float(max(self.values))
-
-    @property
-    def single_value(self) -> bool:
-        """True when n = 1: no spread can be estimated and the interval is the value itself."""
-        return self.count == 1
+    SUMMARY_NAMES = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper",
+                     "median_ci_lower", "median_ci_upper", "median_interval_exact", "p50", "p90", "p99", "iqr",
+                     "mad", "cv", "outlier_count", "single_value")
 
     @property
     def ci_lower(self) -> float:
+        """Lower end of the 95% t interval of the mean (`t_confidence_interval`)."""
         return t_confidence_interval(self.values, self.CONFIDENCE)[0]
 
     @property
@@ -536,34 +488,6 @@ class BenchmarkResult:
         """False when there are too few values (< 6) for a 95% interval of the median."""
         return median_confidence_interval(self.values, self.CONFIDENCE)[2]
 
-    def percentile(self, q: float) -> float:
-        """The q-th percentile (0..100), linear interpolation."""
-        if not 0 <= q <= 100:
-            raise ValueError(f"q={q!r} must be a percentile between 0 and 100")
-        return float(np.percentile(self._array(), q))
-
-    @property
-    def p50(self) -> float:
-        return self.percentile(50)
-
-    @property
-    def p90(self) -> float:
-        return self.percentile(90)
-
-    @property
-    def p99(self) -> float:
-        return self.percentile(99)
-
-    @property
-    def iqr(self) -> float:
-        return self.percentile(75) - self.percentile(25)
-
-    @property
-    def mad(self) -> float:
-        """Median absolute deviation from the median (unscaled)."""
-        data = self._array()
-        return float(np.median(np.abs(data - np.median(data))))
-
     @property
     def cv(self) -> float:
         """Coefficient of variation (see `coefficient_of_variation`); NaN when the mean is 0."""
@@ -573,38 +497,6 @@ class BenchmarkResult:
     def outlier_count(self) -> int:
         """Values outside Tukey's 1.5 IQR fences (counted, never removed)."""
         return tukey_outlier_count(self.values)
-
-    def summary(self) -> dict[str, Any]:
-        """Every derived statistic by name; undefined ones (CV of a zero mean) are None."""
-        names = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper", "median_ci_lower",
-                 "median_ci_upper", "median_interval_exact", "p50", "p90", "p99", "iqr", "mad", "cv",
-                 "outlier_count", "single_value")
-        values = {name: getattr(self, name) for name in names}
-        return {name: (None if isinstance(v, float) and not math.isfinite(v) else v) for name, v in values.items()}
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the raw values, unit, metadata and (for readers) the summary, whole under `summary`
-        and its main figures also flat (`mean`, `std`, `median`, `min`, `max`, `count`, `ci_lower`, `ci_upper`)."""
-        summary = self.summary()
-        flat = {key: summary[name] for key, name in (("mean", "mean"), ("std", "std"), ("median", "median"),
-                                                     ("min", "min_val"), ("max", "max_val"), ("count", "count"),
-                                                     ("ci_lower", "ci_lower"), ("ci_upper", "ci_upper"))}
-        return {"metric_name": self.metric_name, "unit": self.unit, "values": list(self.values), **flat,
-                "metadata": jsonable(self.metadata), "summary": summary}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "BenchmarkResult":
-        """Rebuild a result from `to_dict()` output; statistics are recomputed from the values."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"from_dict needs a mapping from to_dict(), got {type(data).__name__}")
-        missing = [key for key in ("metric_name", "values") if key not in data]
-        if missing:
-            raise ValueError(f"the result dict lacks {missing}; it must come from BenchmarkResult.to_dict()")
-        return cls(data["metric_name"], list(data["values"]), data.get("metadata"), data.get("unit", ""))
-
-    def __str__(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        return f"{self.metric_name}: {self.mean:.4g} ± {self.std:.4g}{unit} (n={self.count})"
 
 # %%
 _sorts = BenchmarkResult("sort_1000_x200", _block_ms, {"method": "the blocks measured above"}, unit="ms")
@@ -1105,13 +997,6 @@ def within_noise_of(per_model: Mapping[str, BenchmarkResult], best: str, metric:
             if name != best and not difference_test(per_model[best], result, metric)["significant"]]
 
 
-def paired_ratio_median(metric: str, baseline: BenchmarkResult, result: BenchmarkResult) -> float:
-    """Latency only: median over rounds of (this model's block / the baseline's block of the same round)."""
-    if metric != "latency" or baseline.count != result.count:
-        return math.nan
-    return float(np.median(np.asarray(result.values) / np.asarray(baseline.values)))
-
-
 def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha: float = 0.05) -> pd.DataFrame:
     """One row per model: statistics, ratio to the first model with its interval, p-value, verdict."""
     metric_info(metric)
@@ -1131,7 +1016,8 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
             row.update({key: test.get(key, math.nan) for key in (
                 "ratio", "ratio_ci_lower", "ratio_ci_upper", "median_ratio", "median_ratio_ci_lower",
                 "median_ratio_ci_upper", "p_value", "test", "verdict")}, other_test=test.get("other_test", ""))
-        row["paired_ratio_median"] = paired_ratio_median(metric, baseline, result)
+        row["paired_ratio_median"] = paired_ratio_median(baseline.values, result.values) if metric == "latency" \
+            else math.nan
         paired = paired_ratio_interval(baseline.values, result.values) if metric == "latency" else (math.nan,) * 3
         row["paired_ratio"], row["paired_ratio_ci_lower"], row["paired_ratio_ci_upper"] = paired
         rows.append(row)
@@ -1142,7 +1028,9 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
 #
 # How a run measures is one `BenchmarkSettings` (provided, in `settings`): warm-up calls, measured
 # blocks, the shortest block, the timer's share, the seed. It is checked once, when made, and a suite
-# passes it whole. Latency: seeded inputs (never the global random state), one checked call per model
+# passes it whole. What the benchmark is given (settings, models and their names, datasets) is checked
+# by `BenchmarkSetup` (provided, in `benchmark_setup`), which also makes the seeded input and traces
+# memory; the class below builds on it and does the measuring. Latency: seeded inputs (never the global random state), one checked call per model
 # (errors surface outside the timing), warm-up, calibration per model, then interleaved blocks; each
 # value is the per-call time of one block, in ms.
 #
@@ -1162,11 +1050,7 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-benchmark", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.measurement
-_SETTING_DEFAULTS = {"warmup_runs": 5, "measurement_runs": 10, "min_block_ms": 1.0, "max_timer_overhead": 0.01,
-                     "seed": 0, "processes": 1}
-
-
-class Benchmark:
+class Benchmark(BenchmarkSetup):
     """Latency, accuracy and memory of several models, measured alike and compared with statistics.
 
     Args:
@@ -1179,55 +1063,6 @@ class Benchmark:
         clock: integer-nanosecond clock (injectable for tests).
         settings: a `BenchmarkSettings` instead of the five separate settings (not both).
     """
-
-    def __init__(self, models: list, datasets: list | None = None, warmup_runs: int = 5,
-                 measurement_runs: int = 10, min_block_ms: float = 1.0, max_timer_overhead: float = 0.01,
-                 clock: Callable[[], int] = time.perf_counter_ns, seed: int = 0, *, processes: int = 1,
-                 settings: BenchmarkSettings | None = None):
-        given = {"warmup_runs": warmup_runs, "measurement_runs": measurement_runs, "min_block_ms": min_block_ms,
-                 "max_timer_overhead": max_timer_overhead, "seed": seed, "processes": processes}
-        if settings is None:
-            settings = BenchmarkSettings(**given)
-        elif not isinstance(settings, BenchmarkSettings):
-            raise TypeError(f"settings must be a BenchmarkSettings, got {type(settings).__name__}")
-        elif given != _SETTING_DEFAULTS:
-            raise ValueError("pass either settings=BenchmarkSettings(...) or the separate settings "
-                             f"{sorted(k for k in given if given[k] != _SETTING_DEFAULTS[k])}, not both")
-        if isinstance(models, (str, bytes)) or not isinstance(models, Iterable):
-            raise TypeError(f"models must be a list of models, got {type(models).__name__}")
-        self.models = list(models)
-        if not self.models:
-            raise ValueError("models is empty; pass at least one model")
-        if not callable(clock):
-            raise TypeError(f"clock must be callable and return nanoseconds, got {clock!r}")
-        self.settings, self.clock = settings, clock
-        self.names = self._model_names()
-        self.functions = {name: inference_function(model, f"model {index}") for index, (name, model)
-                          in enumerate(zip(self.names, self.models)) if not isinstance(model, ModelSource)}
-        self.datasets = [normalize_dataset(d, i) for i, d in enumerate(datasets or [])]
-        self.system_info = collect_system_info(clock)
-        self.results: dict[str, dict[str, BenchmarkResult]] = {}
-
-    def _model_names(self) -> list[str]:
-        names = [model_name(model, f"model_{i}") for i, model in enumerate(self.models)]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate model names {duplicates}; give each model a distinct `.name`")
-        return names
-
-    def _in_process(self) -> dict[str, tuple[Callable, str]]:
-        """The inference function of every model, loading any `ModelSource` first (to measure it here)."""
-        self.models = [model.load() if isinstance(model, ModelSource) else model for model in self.models]
-        self.functions = {name: self.functions.get(name) or inference_function(model, name)
-                          for name, model in zip(self.names, self.models)}
-        return self.functions
-
-    def inputs(self, input_shape: tuple[int, ...] | None = None) -> np.ndarray:
-        """The seeded input (default shape: the settings' input shape, else (1, 28, 28))."""
-        if input_shape is None:
-            input_shape = self.settings.input_shape or (1, 28, 28)
-        shape = check_input_shape(input_shape)
-        return np.random.default_rng(self.settings.seed).standard_normal(shape).astype(np.float32)
 
     def block_runners(self, x: np.ndarray) -> dict[str, Callable[[int], None]]:
         """Per model, `run_block(n)`: n calls on `x`, a failure reported as a `BenchmarkError`."""
@@ -1279,18 +1114,16 @@ class Benchmark:
         With `use_evaluate=True`, a model offering `evaluate(dataset)` is scored by it instead,
         recorded as such in the metadata.
         """
-        if not self.datasets:
-            raise ValueError("no datasets were given; pass labelled data, e.g. Benchmark(models, [(x_test, y_test)])")
+        datasets = self._labelled_datasets()
         self._in_process()
-        for dataset in self.datasets:
-            if not dataset.labelled:
-                raise ValueError(f"dataset {dataset.name!r} has no labels, so accuracy cannot be measured; "
-                                 "pass (inputs, labels) or {'inputs': x, 'labels': y}")
         results = {}
         for name, model in zip(self.names, self.models):
             values, details = [], []
-            for dataset in self.datasets:
-                value, detail = self._dataset_accuracy(name, model, dataset, use_evaluate)
+            for dataset in datasets:
+                if use_evaluate and callable(getattr(model, "evaluate", None)):
+                    value, detail = self._evaluated_accuracy(name, model, dataset)
+                else:
+                    value, detail = self._dataset_accuracy(name, dataset)
                 values.append(value)
                 details.append(detail)
             metadata = {"datasets": details, "called_as": details[0]["method"]}
@@ -1298,15 +1131,7 @@ class Benchmark:
         self.results["accuracy"] = results
         return results
 
-    def _dataset_accuracy(self, name: str, model, dataset: Dataset, use_evaluate: bool) -> tuple[float, dict]:
-        if use_evaluate and callable(getattr(model, "evaluate", None)):
-            try:
-                value = float(model.evaluate(dataset.source))
-            except Exception as error:
-                raise BenchmarkError(f"model {name!r}: evaluate() raised {type(error).__name__}: {error}") from error
-            if not 0.0 <= value <= 1.0:
-                raise BenchmarkError(f"model {name!r}: evaluate() returned {value}, not a fraction in [0, 1]")
-            return value, {"dataset": dataset.name, "samples": dataset.size, "method": "model.evaluate(dataset)"}
+    def _dataset_accuracy(self, name: str, dataset: Dataset) -> tuple[float, dict]:
         function, method = self.functions[name]
         correct = 0
         for inputs, labels in dataset.batches:
@@ -1320,18 +1145,8 @@ class Benchmark:
         if self.settings.processes > 1:
             return self.run_in_processes(["memory"], input_shape)["memory"]
         x = self.inputs(input_shape)
-        results = {}
-        for name, (function, method) in self._in_process().items():
-            call_checked(name, function, x, x.shape[0])  # warm-up outside tracing, and the output check
-            # only the model call is traced (the output check's temporaries must not count), warmed up first
-            peaks = steady_peak_bytes(name, function, x, self.settings.measurement_runs)
-            size_mb, reason = model_size_mb(self.models[self.names.index(name)])
-            metadata = {"peak_bytes": peaks, "model_size_mb": size_mb, "input_shape": x.shape,
-                        "seed": self.settings.seed, "input_bytes": int(x.nbytes), "called_as": method,
-                        "method": "tracemalloc peak of one inference, peak reset before each run"}
-            if reason:
-                metadata["model_size_unavailable"] = reason
-            results[name] = BenchmarkResult(f"{name}_memory", np.asarray(peaks) / BYTES_PER_MB, metadata, unit="MB")
+        results = {name: BenchmarkResult(f"{name}_memory", *self._peak_memory_mb(name, x), unit="MB")
+                   for name in self._in_process()}
         self.results["memory"] = results
         return results
 
@@ -1521,8 +1336,8 @@ test_unit_energy_estimate()
 #
 # `EnergyMeter` (provided, in `energy_meter`) hides the two ways behind one call: `measure_block(run_block,
 # calls)` runs a block of inferences and returns the joules per inference measured by RAPL (or `None`
-# when it can only estimate) and the process CPU time of the block. `measure_energy` runs blocks of
-# every model in turn, round-robin, makes the estimate with your `estimate_energy_per_inference` where
+# when it can only estimate) and the process CPU time of the block; `measure_rounds` runs blocks of
+# every model in turn, round-robin. `measure_energy` makes the estimate with your `estimate_energy_per_inference` where
 # nothing was measured, and returns one `BenchmarkResult` in joules per inference per model, its metadata
 # saying `measured` or `estimated` and on which assumptions.
 
@@ -1544,22 +1359,9 @@ def measure_energy(run_blocks: Mapping[str, Callable[[int], None]], calls_per_bl
     """
     check_count("blocks", blocks, 1)
     meter = meter or EnergyMeter()
-    names = list(run_blocks)
-    joules = {name: [] for name in names}
-    cpu_ns = {name: [] for name in names}
-    for round_index in range(blocks):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            try:
-                measured, cpu = meter.measure_block(run_blocks[name], calls_per_block[name])
-            except (OSError, ValueError) as error:
-                if not meter.packages:
-                    raise
-                raise BenchmarkError(f"reading the RAPL counters failed while measuring {name!r}: {error}") from error
-            joules[name].append(measured)
-            cpu_ns[name].append(cpu)
+    joules, cpu_ns = meter.measure_rounds(run_blocks, calls_per_block, blocks)
     results = {}
-    for name in names:
+    for name in run_blocks:
         calls = calls_per_block[name]
         values = joules[name] if meter.method == "measured" else \
             estimate_energy_per_inference(cpu_ns[name], calls, meter.watts_per_core)
@@ -1687,9 +1489,10 @@ print("Pareto frontier:", pareto_front(_points, ("min", "min")))
 # | `plot_pareto_frontier(x, y)` | `pareto_<x>_vs_<y>.png` | the trade-off between two metrics, the frontier drawn as a staircase |
 # | `generate_report()` | `benchmark_report.md` | method, system, tables with intervals, significance, Pareto set, recommendations |
 #
-# The rendering is provided (`report`, `plots`, `results_file`); the judging in it is yours: the report
-# and the plots ask `within_noise_of` which models are within noise of the best (so that no winner is
-# named on luck) and `pareto_front` for the frontier. Recommendations follow stated
+# The rendering is provided (`report`, `plots`, `results_file`, and `SuiteOutputs` in `suite_outputs`,
+# which the suite builds on); the judging in it is yours: the report and the plots ask `within_noise_of`
+# which models are within noise of the best (so that no winner is named on luck) and `pareto_front` for
+# the frontier. Recommendations follow stated
 # `DeploymentConstraints` (minimum accuracy, latency and memory budgets), never a model's name. Nothing
 # is written at construction; a failing model stops the run with a `BenchmarkError` naming it, and
 # `results` keeps what it held before. Energy blocks last about `energy_block_seconds` each.
@@ -1716,24 +1519,10 @@ def plot_pareto_panel(ax, x_metric: str, y_metric: str, results: Mapping[str, Ma
 
 def results_from_json(data, source: str = "results") -> tuple[dict, dict, dict]:
     """Parse `results_to_json` output back into (results, system_info, config), with clear errors."""
-    raw, system_info, config = parse_results_document(data, source)
-    results = {}
-    for metric, per_model in raw.items():
-        results[metric] = {}
-        for name, entry in per_model.items():
-            try:
-                results[metric][name] = BenchmarkResult.from_dict(entry)
-            except (KeyError, TypeError, ValueError) as error:
-                raise ValueError(f"{source}: the {metric} result of model {name!r} is malformed ({error}); "
-                                 f"re-run the benchmark and save it again") from error
-    return results, system_info, config
+    return results_from_document(data, BenchmarkResult.from_dict, source)
 
 
-_SUITE_DEFAULTS = {"warmup_runs": 5, "measurement_runs": 10, "input_shape": None, "energy_block_seconds": 0.05,
-                   "watts_per_core": DEFAULT_WATTS_PER_CORE, "processes": 1}
-
-
-class BenchmarkSuite:
+class BenchmarkSuite(SuiteOutputs):
     """Latency, accuracy, memory and energy for several models, with plots, a report and saved results.
 
     Args:
@@ -1748,17 +1537,18 @@ class BenchmarkSuite:
         settings: a `BenchmarkSettings` instead of the separate settings (not both).
     """
 
+    # the judging behind the provided plots, report and results file (`SuiteOutputs`): your functions
+    ties, front = staticmethod(within_noise_of), staticmethod(pareto_front)
+    result_from_dict = staticmethod(BenchmarkResult.from_dict)
+
     def __init__(self, models: Sequence[Any], datasets: Sequence[Any], output_dir: str | Path = "benchmark_results",
                  progress: bool = True, watts_per_core: float = DEFAULT_WATTS_PER_CORE, *, warmup_runs: int = 5,
                  measurement_runs: int = 10, input_shape: tuple[int, ...] | None = None,
                  energy_block_seconds: float = 0.05, energy_meter: EnergyMeter | None = None, processes: int = 1,
                  settings: BenchmarkSettings | None = None):
-        given = {"warmup_runs": warmup_runs, "measurement_runs": measurement_runs, "input_shape": input_shape,
-                 "energy_block_seconds": energy_block_seconds, "watts_per_core": watts_per_core, "processes": processes}
-        if settings is None:
-            settings = BenchmarkSettings(**given)
-        elif given != _SUITE_DEFAULTS:
-            raise ValueError("pass either settings=BenchmarkSettings(...) or the separate settings, not both")
+        settings = settings_from(settings, warmup_runs=warmup_runs, measurement_runs=measurement_runs,
+                                 input_shape=input_shape, energy_block_seconds=energy_block_seconds,
+                                 watts_per_core=watts_per_core, processes=processes)
         if energy_meter is not None:  # the meter's assumption is the one the results will carry
             settings = settings.replace(watts_per_core=energy_meter.watts_per_core)
         self.models, self.datasets = list(models), list(datasets)
@@ -1766,9 +1556,7 @@ class BenchmarkSuite:
         if settings.input_shape is None:
             settings = settings.replace(input_shape=_first_sample_shape(self.benchmark))
             self.benchmark.settings = settings
-        self.settings = settings
-        self.output_dir = Path(output_dir)
-        self.progress = bool(progress)
+        self.settings, self.output_dir, self.progress = settings, Path(output_dir), bool(progress)
         self.energy_meter = energy_meter or EnergyMeter(settings.watts_per_core)
         self.config = settings.to_config()
         self.system_info = dict(self.benchmark.system_info)
@@ -1794,25 +1582,6 @@ class BenchmarkSuite:
                  for name, result in latency.items()}
         return measure_energy(run_blocks, calls, blocks=self.settings.measurement_runs, meter=self.energy_meter)
 
-    def _require_results(self) -> dict[str, dict[str, BenchmarkResult]]:
-        if not self.results:
-            raise ValueError("no results yet: call run_full_benchmark() or load_results(path) first")
-        return self.results
-
-    def _require_metric(self, metric: str) -> dict[str, BenchmarkResult]:
-        check_metric(metric)
-        results = self._require_results()
-        if metric not in results:
-            raise ValueError(f"no {metric} results; this suite holds {', '.join(results)}")
-        return results[metric]
-
-    def plot_results(self, save_plots: bool = True) -> Figure:
-        """One panel per metric; saves `benchmark_comparison.png` in `output_dir` if `save_plots`."""
-        figure = comparison_figure(self._require_results(), ties=within_noise_of)
-        if save_plots:
-            write_atomic(self.output_dir / "benchmark_comparison.png", lambda path: save_png(figure, path))
-        return figure
-
     def pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> list[str]:
         """The models no other model beats on both metrics (by their means), each metric's direction respected."""
         xs, ys = self._require_metric(x_metric), self._require_metric(y_metric)
@@ -1821,37 +1590,10 @@ class BenchmarkSuite:
         points = {name: (xs[name].mean, ys[name].mean) for name in xs if name in ys}
         return pareto_front(points, (METRICS[x_metric].direction, METRICS[y_metric].direction))
 
-    def plot_pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> Figure:
-        """Plot two metrics with 95% intervals and the frontier; save `pareto_<x>_vs_<y>.png`."""
-        self.pareto_frontier(x_metric, y_metric)  # validates both metrics
-        figure = pareto_figure(x_metric, y_metric, self.results, front=pareto_front)
-        write_atomic(self.output_dir / f"pareto_{x_metric}_vs_{y_metric}.png", lambda path: save_png(figure, path))
-        return figure
-
     def comparison(self, metric: str) -> pd.DataFrame | None:
         """`compare_results` for one metric of these results (None for a single model)."""
         per_model = self._require_metric(metric)
         return compare_results(per_model, metric) if len(per_model) > 1 else None
-
-    def generate_report(self, constraints: DeploymentConstraints = DeploymentConstraints()) -> str:
-        """The Markdown report (see `render_report`), also written atomically to `benchmark_report.md`."""
-        results = self._require_results()
-        comparisons = {metric: self.comparison(metric) for metric in results}
-        report = render_report(results, self.system_info, self.config, comparisons, constraints)
-        write_text_atomic(self.output_dir / "benchmark_report.md", report)
-        return report
-
-    def save_results(self, path: str | Path | None = None) -> Path:
-        """Write every raw value, the system information and the settings as versioned JSON (atomically)."""
-        document = results_to_json(self._require_results(), self.system_info, self.config)
-        return write_results_file(Path(path) if path is not None else self.output_dir / "benchmark_results.json",
-                                  document)
-
-    def load_results(self, path: str | Path) -> dict[str, dict[str, BenchmarkResult]]:
-        """Replace `results` (and the system information) by those saved in `path`."""
-        results, system_info, config = results_from_json(read_results_file(path), source=f"results file {path}")
-        self.results, self.system_info, self.config = results, system_info, {**self.config, **config}
-        return results
 
 
 def _first_sample_shape(benchmark: Benchmark) -> tuple[int, ...]:
@@ -1935,36 +1677,15 @@ def summarize_optimizations(results: Mapping[str, Mapping[str, Any]], base: str 
     base_name = names[0] if base is None else base
     optimized_names = [name for name in names if name != base_name]
     means = {name: {metric: results[metric][name].mean for metric in results} for name in names}
-    improvements = {name: _improvements(results, base_name, name) for name in optimized_names}
-    efficiency = {name: {"accuracy_per_mb": _per(means[name]["accuracy"], means[name]["memory"]),
-                         "accuracy_per_ms": _per(means[name]["accuracy"], means[name]["latency"])} for name in names}
+    improvements = {name: measured_improvements(results, base_name, name, test=difference_test)
+                    for name in optimized_names}
+    efficiency = {name: {"accuracy_per_mb": per_unit(means[name]["accuracy"], means[name]["memory"]),
+                         "accuracy_per_ms": per_unit(means[name]["accuracy"], means[name]["latency"])} for name in names}
     return {"base_model": base_name, "base_metrics": means[base_name],
             "optimized_results": {name: means[name] for name in optimized_names},
             "improvements": improvements, "efficiency_metrics": efficiency,
             "recommendations": recommend_optimizations(base_name, improvements, min_accuracy_retention),
             "results": results}
-
-
-def _per(amount: float, resource: float) -> float | None:
-    """amount per unit of resource; None when the resource measured zero (no ratio exists)."""
-    return amount / resource if resource > 0 else None
-
-
-def _improvements(results: Mapping, base: str, name: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for metric, key in (("latency", "latency_speedup"), ("memory", "memory_speedup"), ("energy", "energy_speedup"),
-                        ("accuracy", "accuracy_retention")):
-        base_result, result = results[metric][base], results[metric][name]
-        test = difference_test(base_result, result, metric)
-        if min(base_result.mean, result.mean) <= 0:  # e.g. an identity model's peak memory: 0 MB has no ratio
-            out[key], out[f"{key}_significant"] = None, False
-        else:
-            out[key] = base_result.mean / result.mean if METRICS[metric].lower_is_better else \
-                result.mean / base_result.mean
-            out[f"{key}_significant"] = test["significant"]
-        out[f"{key}_p_value"] = test["p_value"]
-    return out
-
 
 # %% [markdown]
 # The INT8 and pruned models against the baseline, from the suite's measurements of section 7:
@@ -1994,25 +1715,6 @@ for _slot, _pick in _summary["recommendations"].items():
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-ablation", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.optimization
-def _ablation_rows(stages: Sequence[tuple[str, str, Any]], results: Mapping, order: str) -> list[dict]:
-    rows, previous = [], None
-    for index, (name, step, model) in enumerate(stages):
-        row = {"order": order, "stage": index, "step": step, "model": name}
-        for metric, info in METRICS.items():
-            row[info.column] = results[metric][name].mean
-        row["latency_ci_low"], row["latency_ci_high"] = results["latency"][name].ci_lower, results["latency"][name].ci_upper
-        row["model_size_mb"] = model_size_mb(model)[0]
-        for column in [info.column for info in METRICS.values()] + ["model_size_mb"]:
-            before = previous[column] if previous else None
-            row[f"delta_{column}"] = None if before is None or row[column] is None else row[column] - before
-        for metric in METRICS:
-            row[f"{metric}_change_significant"] = None if previous is None else difference_test(
-                results[metric][previous["model"]], results[metric][name], metric)["significant"]
-        rows.append(row)
-        previous = row
-    return rows
-
-
 def run_ablation(base_model: Any, steps: Sequence[tuple[str, Callable]], datasets: Sequence[Any],
                  **suite_options: Any) -> pd.DataFrame:
     """Apply `steps` cumulatively to `base_model`, benchmark every stage together, tabulate metrics and deltas.
@@ -2038,22 +1740,12 @@ def compare_ablation_orders(base_model: Any, steps: Sequence[tuple[str, Callable
     Returns:
         The ablation rows of every order, with an `order` column such as `"quantize -> prune"`.
     """
-    steps = check_steps(steps)
-    by_name = dict(steps)
-    orders = [list(o) for o in (orders or [list(by_name), list(reversed(list(by_name)))])]
-    for order in orders:
-        if sorted(order) != sorted(by_name):
-            raise ValueError(f"order {order} must use each step of {list(by_name)} exactly once")
-    if not getattr(base_model, "name", None):  # stage names derive from the base's name; do not touch the caller's model
-        base_model = copy.deepcopy(base_model)
-        base_model.name = "base"
-    base_name = base_model.name
-    staged = [(" -> ".join(order), build_stages(base_model, base_name, [(n, by_name[n]) for n in order]))
-              for order in orders]
+    staged = stage_orders(base_model, steps, orders)  # provided: checks the steps and orders, builds each stage
     models = {name: model for _, stages in staged for name, _, model in stages}
     suite_options.setdefault("progress", False)
     results = BenchmarkSuite(list(models.values()), datasets, **suite_options).run_full_benchmark()
-    table = pd.DataFrame([row for label, stages in staged for row in _ablation_rows(stages, results, label)])
+    table = pd.DataFrame([row for label, stages in staged
+                          for row in ablation_rows(stages, results, label, test=difference_test)])
     table.attrs["results"] = results  # the raw results behind the rows, e.g. to check them against another run
     return table
 
@@ -2122,21 +1814,8 @@ def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_sh
         target_ns = calibration_target_ns(measure_timer_overhead_ns(clock, samples=200))
         calls_per_block = calibrate_calls_per_block(run_block, target_ns, clock)
     values = interleaved_block_times({"model": run_block}, {"model": calls_per_block}, max_runs, clock)["model"] / 1e6
-    steady = values[max_runs // 2:]
-    median, mad = float(np.median(steady)), float(stats.median_abs_deviation(steady))
-    band = max(tolerance * median, 3 * 1.4826 * mad)
-    inside = np.abs(values - median) <= band
-    warmup = int(np.argmax(inside)) if inside.any() else max_runs // 2
-    settled = settle_index(values[warmup:], tolerance)
-    runs_ci = runs_for_ci_target(values[warmup:], ci_target)
-    return {"recommended_warmup_runs": warmup * calls_per_block, "warmup_blocks": warmup,
-            "recommended_measurement_runs": max(settled, runs_ci, 3), "calls_per_block": calls_per_block,
-            "values_ms": values.tolist(), "steady_median_ms": median, "steady_mad_ms": mad, "steady_band_ms": band,
-            "median_settles_after": settled, "runs_for_ci_target": runs_ci, "tolerance": tolerance,
-            "ci_target": ci_target, "coefficient_of_variation": coefficient_of_variation(values[warmup:]),
-            "note": ("the spread is too large for this interval target: quiet the machine (idle, fixed BLAS "
-                     "threads) or compare medians, rather than run this long")
-            if runs_ci > 10 * max_runs else ""}
+    advice = run_count_advice(values, calls_per_block, tolerance, ci_target)  # provided: steps 1-4 above
+    return {**advice, "coefficient_of_variation": coefficient_of_variation(values[advice["warmup_blocks"]:])}
 
 # %% [markdown]
 # On the reference model (a short run of 20 blocks; use the default 60 or more for a real decision):

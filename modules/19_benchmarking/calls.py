@@ -20,9 +20,7 @@
 # (`raise ... from error`); nothing is ever replaced by a guess. And the three accepted shapes of
 # labelled data (`(inputs, labels)`, a mapping, an iterable of `(x, y)` batches) become one: a named
 # `Dataset` of batches, with clear errors for anything else. `model_size_mb` counts the bytes a model
-# stores (dtype-aware: an int8 weight is one byte). `check_steps` and `build_stages` apply the steps of
-# an ablation (functions from a model to a new model) one after the other, refusing a step that changes
-# its input in place. `steady_peak_bytes` is the memory measurement both `Benchmark` and its worker
+# stores (dtype-aware: an int8 weight is one byte). `steady_peak_bytes` is the memory measurement both `Benchmark` and its worker
 # processes use: the traced call is warmed up first, because CPython 3.11 specializes ("quickens") a
 # function's bytecode after about eight runs and the bytes it allocates then would land in whichever
 # model happened to be traced first (48 B for an identity model measured first, 0 B measured later).
@@ -34,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -165,30 +162,3 @@ def model_size_mb(model) -> tuple[float | None, str | None]:
         return None, f"{type(model).__name__} has no parameters() method, so its stored size is unknown"
     return sum(int(as_array(p).nbytes) for p in parameters()) / BYTES_PER_MB, None
 
-
-def check_steps(steps: Sequence[tuple[str, Callable]]) -> list[tuple[str, Callable]]:
-    steps = list(steps)
-    if not steps:
-        raise ValueError("an ablation needs at least one (name, function) step, e.g. [('quantize', quantize_model)]")
-    for step in steps:
-        if not (isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str) and callable(step[1])):
-            raise TypeError(f"each step must be a (name, function) pair, got {step!r}")
-    names = [name for name, _ in steps]
-    if len(set(names)) != len(names):
-        raise ValueError(f"step names must be unique, got {names}")
-    return steps
-
-
-def build_stages(base_model: Any, base_name: str, steps: Sequence[tuple[str, Callable]]) -> list[tuple[str, str, Any]]:
-    """(stage name, step name, model) for the base and each cumulative step."""
-    stages, model, name = [(base_name, "base", base_model)], base_model, base_name
-    for step_name, apply in steps:
-        new_model = apply(model)
-        if new_model is model or new_model is None:
-            raise ValueError(f"step {step_name!r} must return a new model (it returned "
-                             f"{'None' if new_model is None else 'its input'}); copy the model before changing it")
-        name = f"{name}+{step_name}"
-        new_model.name = name
-        stages.append((name, step_name, new_model))
-        model = new_model
-    return stages

@@ -25,7 +25,9 @@
 # - for a balanced deployment: the highest geometric mean of the three speed-ups, a speed-up inside the
 #   noise counting as 1.0.
 #
-# When no optimized model qualifies, the pick is the base model, and the reason says why.
+# When no optimized model qualifies, the pick is the base model, and the reason says why. The
+# improvements come from `measured_improvements`, each ratio judged significant or not by the test it is
+# given (the lesson's `difference_test`).
 
 # %%
 #| default_exp benchmarking.recommendations
@@ -34,6 +36,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any, Callable
+
+from tinytorch.benchmarking.metrics import METRICS
 
 # %%
 #| export
@@ -44,6 +49,32 @@ USE_CASES = {
     "for_balanced_deployment": "general deployment with several constraints at once",
 }
 
+
+# each improvement: the metric it is computed from, and its name
+IMPROVEMENTS = (("latency", "latency_speedup"), ("memory", "memory_speedup"), ("energy", "energy_speedup"),
+                ("accuracy", "accuracy_retention"))
+
+
+def measured_improvements(results: Mapping, base: str, name: str, test: Callable[..., Mapping]) -> dict[str, Any]:
+    """Model `name` against `base`: each ratio (oriented so that above 1 is better), whether it is
+    significant and its p-value, by `test(base_result, result, metric)`; a ratio is None where a mean is 0."""
+    out: dict[str, Any] = {}
+    for metric, key in IMPROVEMENTS:
+        base_result, result = results[metric][base], results[metric][name]
+        verdict = test(base_result, result, metric)
+        if min(base_result.mean, result.mean) <= 0:  # e.g. an identity model's peak memory: 0 MB has no ratio
+            out[key], out[f"{key}_significant"] = None, False
+        else:
+            out[key] = base_result.mean / result.mean if METRICS[metric].lower_is_better else \
+                result.mean / base_result.mean
+            out[f"{key}_significant"] = verdict["significant"]
+        out[f"{key}_p_value"] = verdict["p_value"]
+    return out
+
+
+def per_unit(amount: float, resource: float) -> float | None:
+    """amount per unit of resource; None when the resource measured zero (no ratio exists)."""
+    return amount / resource if resource > 0 else None
 
 def recommend_optimizations(base: str, improvements: Mapping[str, Mapping], min_retention: float) -> dict[str, dict]:
     """Per use case, the model to pick (`{model, reason, use_case}`), by the rules above; the base when none qualifies."""

@@ -27,8 +27,10 @@
 # (`significance.display_interval`: for accuracy on one data set, the Wilson interval of the correct
 # answers), so every output of a run carries the same interval. Reading a file of another version, a
 # foreign JSON file, a damaged one, one of the wrong structure or one nested absurdly deep fails with a
-# message that names the file and the field. Each result is a plain dict here (what `BenchmarkResult.to_dict()` makes); the lesson's
-# `results_from_json` turns them back into results. Files are written atomically.
+# message that names the file and the field. Each result is a plain dict here (what
+# `BenchmarkResult.to_dict()` makes) until `results_from_document` turns it back into a result with the
+# function it is given (the lesson's `results_from_json` gives `BenchmarkResult.from_dict`). Files are
+# written atomically.
 
 # %%
 #| default_exp benchmarking.results_file
@@ -38,7 +40,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -107,6 +109,21 @@ def parse_results_document(data: Any, source: str = "results") -> tuple[dict, di
                            for name, entry in mapping(per_model, f"results.{metric}").items()}
     return results, mapping(data.get("system_info", {}), "system_info"), mapping(data.get("config", {}), "config")
 
+
+def results_from_document(data: Any, result_from_dict: Callable[[Mapping], Any],
+                          source: str = "results") -> tuple[dict, dict, dict]:
+    """`parse_results_document`, each result dict rebuilt by `result_from_dict`, with clear errors."""
+    raw, system_info, config = parse_results_document(data, source)
+    results: dict[str, dict[str, Any]] = {}
+    for metric, per_model in raw.items():
+        results[metric] = {}
+        for name, entry in per_model.items():
+            try:
+                results[metric][name] = result_from_dict(entry)
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"{source}: the {metric} result of model {name!r} is malformed ({error}); "
+                                 f"re-run the benchmark and save it again") from error
+    return results, system_info, config
 
 def write_results_file(path: str | Path, document: Mapping) -> Path:
     """Write a results document atomically (sorted keys, readable indentation)."""

@@ -28,9 +28,10 @@
 #   one place which of the two tests gives the verdict: the one the metric's registry entry names
 #   (latency: the medians; memory and energy, whose totals add up: Welch on the means), and the
 #   result says which test decided and what the other one said;
-# - `paired_ratio_interval`: the ratio of two models measured together (round by round in one process,
-#   or process by process), with its t interval on the log ratios: what a comparison rests on, because
-#   the machine's slow moments hit both models of a pair;
+# - `paired_ratio_interval` and `paired_ratio_median`: the ratio of two models measured together (round
+#   by round in one process, or process by process), with its t interval on the log ratios, and the
+#   median of the per-round ratios: what a comparison rests on, because the machine's slow moments hit
+#   both models of a pair;
 # - `compare_accuracy_counts`: two accuracies compared from their counts of correct answers (Fisher's
 #   exact test), for accuracy measured on a single dataset, where one value per model is too few for a
 #   t-test;
@@ -39,7 +40,8 @@
 #   (the t interval of one value would be the value itself, hiding which test images happened to be
 #   drawn);
 # - `runs_for_ci_target` and `settle_index`: two criteria of the run-count advice (section 10 of the
-#   lesson): how many values an interval target needs, and when a running median settles.
+#   lesson): how many values an interval target needs, and when a running median settles;
+#   `run_count_advice` reads the warm-up, the steady state and both criteria off a series of blocks.
 
 # %%
 #| default_exp benchmarking.significance
@@ -117,6 +119,13 @@ def compare_medians(baseline, candidate, lower_is_better: bool = True, alpha: fl
         verdict = "no detectable difference"
     return {**result, "median_ratio_ci_lower": low, "median_ratio_ci_upper": high, "p_value": p_value,
             "verdict": verdict}
+
+
+def paired_ratio_median(baseline, candidate) -> float:
+    """Median over rounds of (candidate's block / baseline's block of the same round); NaN when the two
+    were not measured in the same rounds (different counts)."""
+    a, b = np.asarray(baseline, dtype=float), np.asarray(candidate, dtype=float)
+    return float(np.median(b / a)) if a.shape == b.shape else math.nan
 
 
 def paired_ratio_interval(baseline, candidate, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -219,3 +228,29 @@ def settle_index(values: np.ndarray, tolerance: float) -> int:
     running = np.array([np.median(values[: j + 1]) for j in range(len(values))])
     outside = np.abs(running - running[-1]) > tolerance * abs(running[-1])
     return int(np.nonzero(outside)[0][-1] + 2) if outside.any() else 1
+
+
+def run_count_advice(values: np.ndarray, calls_per_block: int, tolerance: float, ci_target: float) -> dict[str, Any]:
+    """Warm-up and measured-run advice from block times (ms) taken without warm-up (section 10 of the lesson).
+
+    The steady state is the median and MAD of the second half; the warm-up is the blocks before the first one
+    inside the steady band `max(tolerance x median, 3 x 1.4826 x MAD)`; then the running median must settle
+    (`settle_index`) and the interval reach `ci_target` (`runs_for_ci_target`): the advice is the larger, at
+    least 3.
+    """
+    max_runs = len(values)
+    steady = values[max_runs // 2:]
+    median, mad = float(np.median(steady)), float(stats.median_abs_deviation(steady))
+    band = max(tolerance * median, 3 * 1.4826 * mad)
+    inside = np.abs(values - median) <= band
+    warmup = int(np.argmax(inside)) if inside.any() else max_runs // 2
+    settled = settle_index(values[warmup:], tolerance)
+    runs_ci = runs_for_ci_target(values[warmup:], ci_target)
+    return {"recommended_warmup_runs": warmup * calls_per_block, "warmup_blocks": warmup,
+            "recommended_measurement_runs": max(settled, runs_ci, 3), "calls_per_block": calls_per_block,
+            "values_ms": values.tolist(), "steady_median_ms": median, "steady_mad_ms": mad, "steady_band_ms": band,
+            "median_settles_after": settled, "runs_for_ci_target": runs_ci, "tolerance": tolerance,
+            "ci_target": ci_target,
+            "note": ("the spread is too large for this interval target: quiet the machine (idle, fixed BLAS "
+                     "threads) or compare medians, rather than run this long")
+            if runs_ci > 10 * max_runs else ""}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -16,7 +15,7 @@ from ..utils.inference import as_array
 
 # %% auto #0
 __all__ = ['TRACE_WARMUP', 'BenchmarkError', 'checked_output', 'call_model', 'call_checked', 'steady_peak_bytes', 'guarded',
-           'Dataset', 'normalize_dataset', 'model_size_mb', 'check_steps', 'build_stages']
+           'Dataset', 'normalize_dataset', 'model_size_mb']
 
 # %% modules/19_benchmarking/calls.py #cell-2
 class BenchmarkError(Exception):
@@ -138,31 +137,3 @@ def model_size_mb(model) -> tuple[float | None, str | None]:
     if not callable(parameters):
         return None, f"{type(model).__name__} has no parameters() method, so its stored size is unknown"
     return sum(int(as_array(p).nbytes) for p in parameters()) / BYTES_PER_MB, None
-
-
-def check_steps(steps: Sequence[tuple[str, Callable]]) -> list[tuple[str, Callable]]:
-    steps = list(steps)
-    if not steps:
-        raise ValueError("an ablation needs at least one (name, function) step, e.g. [('quantize', quantize_model)]")
-    for step in steps:
-        if not (isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str) and callable(step[1])):
-            raise TypeError(f"each step must be a (name, function) pair, got {step!r}")
-    names = [name for name, _ in steps]
-    if len(set(names)) != len(names):
-        raise ValueError(f"step names must be unique, got {names}")
-    return steps
-
-
-def build_stages(base_model: Any, base_name: str, steps: Sequence[tuple[str, Callable]]) -> list[tuple[str, str, Any]]:
-    """(stage name, step name, model) for the base and each cumulative step."""
-    stages, model, name = [(base_name, "base", base_model)], base_model, base_name
-    for step_name, apply in steps:
-        new_model = apply(model)
-        if new_model is model or new_model is None:
-            raise ValueError(f"step {step_name!r} must return a new model (it returned "
-                             f"{'None' if new_model is None else 'its input'}); copy the model before changing it")
-        name = f"{name}+{step_name}"
-        new_model.name = name
-        stages.append((name, step_name, new_model))
-        model = new_model
-    return stages

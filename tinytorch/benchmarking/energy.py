@@ -8,7 +8,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Callable
 
-from .calls import BenchmarkError
 from .energy_meter import EnergyMeter
 from .settings import DEFAULT_WATTS_PER_CORE
 from .statistics import BenchmarkResult
@@ -62,22 +61,9 @@ def measure_energy(run_blocks: Mapping[str, Callable[[int], None]], calls_per_bl
     """
     check_count("blocks", blocks, 1)
     meter = meter or EnergyMeter()
-    names = list(run_blocks)
-    joules = {name: [] for name in names}
-    cpu_ns = {name: [] for name in names}
-    for round_index in range(blocks):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            try:
-                measured, cpu = meter.measure_block(run_blocks[name], calls_per_block[name])
-            except (OSError, ValueError) as error:
-                if not meter.packages:
-                    raise
-                raise BenchmarkError(f"reading the RAPL counters failed while measuring {name!r}: {error}") from error
-            joules[name].append(measured)
-            cpu_ns[name].append(cpu)
+    joules, cpu_ns = meter.measure_rounds(run_blocks, calls_per_block, blocks)
     results = {}
-    for name in names:
+    for name in run_blocks:
         calls = calls_per_block[name]
         values = joules[name] if meter.method == "measured" else \
             estimate_energy_per_inference(cpu_ns[name], calls, meter.watts_per_core)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Callable
 
+from .calls import BenchmarkError
 from .settings import DEFAULT_WATTS_PER_CORE
 from ..utils.checks import check_positive
 
@@ -87,6 +89,32 @@ class EnergyMeter:
         after = [p.read_uj() for p in self.packages]
         total_uj = sum(rapl_delta_uj(b, a, p.max_energy_range_uj) for b, a, p in zip(before, after, self.packages))
         return total_uj * 1e-6 / calls, cpu_ns
+
+    def measure_rounds(self, run_blocks: Mapping[str, Callable[[int], None]], calls_per_block: Mapping[str, int],
+                       blocks: int) -> tuple[dict[str, list], dict[str, list[int]]]:
+        """`blocks` rounds of one block per model, the first model rotating every round; per model, the
+        joules per call of each block (None when estimating) and its CPU nanoseconds.
+
+        Raises:
+            BenchmarkError: if a RAPL counter stops being readable during the run (model failures raised by
+                a guarded `run_block` propagate as they are).
+        """
+        names = list(run_blocks)
+        joules: dict[str, list] = {name: [] for name in names}
+        cpu_ns: dict[str, list[int]] = {name: [] for name in names}
+        for round_index in range(blocks):
+            shift = round_index % len(names)
+            for name in names[shift:] + names[:shift]:
+                try:
+                    measured, cpu = self.measure_block(run_blocks[name], calls_per_block[name])
+                except (OSError, ValueError) as error:
+                    if not self.packages:
+                        raise
+                    raise BenchmarkError(f"reading the RAPL counters failed while measuring {name!r}: {error}") \
+                        from error
+                joules[name].append(measured)
+                cpu_ns[name].append(cpu)
+        return joules, cpu_ns
 
     def describe(self) -> dict:
         """How the energy figure is obtained, and on which assumptions: goes into result metadata."""

@@ -5,20 +5,18 @@ __all__ = ['compare_optimization_techniques', 'summarize_optimizations', 'run_ab
            'optimize_benchmark_configuration']
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-optimization-imports
-import copy
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .calls import build_stages, check_steps, guarded, model_size_mb
+from .ablation import ablation_rows, check_steps, stage_orders
+from .calls import guarded
 from .measurement import difference_test
-from .metrics import METRICS
-from .recommendations import recommend_optimizations
-from .significance import runs_for_ci_target, settle_index
+from .recommendations import measured_improvements, per_unit, recommend_optimizations
+from .significance import run_count_advice
 from .statistics import coefficient_of_variation
 from .suite import BenchmarkSuite
 from .system import measure_timer_overhead_ns
@@ -62,56 +60,17 @@ def summarize_optimizations(results: Mapping[str, Mapping[str, Any]], base: str 
     base_name = names[0] if base is None else base
     optimized_names = [name for name in names if name != base_name]
     means = {name: {metric: results[metric][name].mean for metric in results} for name in names}
-    improvements = {name: _improvements(results, base_name, name) for name in optimized_names}
-    efficiency = {name: {"accuracy_per_mb": _per(means[name]["accuracy"], means[name]["memory"]),
-                         "accuracy_per_ms": _per(means[name]["accuracy"], means[name]["latency"])} for name in names}
+    improvements = {name: measured_improvements(results, base_name, name, test=difference_test)
+                    for name in optimized_names}
+    efficiency = {name: {"accuracy_per_mb": per_unit(means[name]["accuracy"], means[name]["memory"]),
+                         "accuracy_per_ms": per_unit(means[name]["accuracy"], means[name]["latency"])} for name in names}
     return {"base_model": base_name, "base_metrics": means[base_name],
             "optimized_results": {name: means[name] for name in optimized_names},
             "improvements": improvements, "efficiency_metrics": efficiency,
             "recommendations": recommend_optimizations(base_name, improvements, min_accuracy_retention),
             "results": results}
 
-
-def _per(amount: float, resource: float) -> float | None:
-    """amount per unit of resource; None when the resource measured zero (no ratio exists)."""
-    return amount / resource if resource > 0 else None
-
-
-def _improvements(results: Mapping, base: str, name: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for metric, key in (("latency", "latency_speedup"), ("memory", "memory_speedup"), ("energy", "energy_speedup"),
-                        ("accuracy", "accuracy_retention")):
-        base_result, result = results[metric][base], results[metric][name]
-        test = difference_test(base_result, result, metric)
-        if min(base_result.mean, result.mean) <= 0:  # e.g. an identity model's peak memory: 0 MB has no ratio
-            out[key], out[f"{key}_significant"] = None, False
-        else:
-            out[key] = base_result.mean / result.mean if METRICS[metric].lower_is_better else \
-                result.mean / base_result.mean
-            out[f"{key}_significant"] = test["significant"]
-        out[f"{key}_p_value"] = test["p_value"]
-    return out
-
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-ablation
-def _ablation_rows(stages: Sequence[tuple[str, str, Any]], results: Mapping, order: str) -> list[dict]:
-    rows, previous = [], None
-    for index, (name, step, model) in enumerate(stages):
-        row = {"order": order, "stage": index, "step": step, "model": name}
-        for metric, info in METRICS.items():
-            row[info.column] = results[metric][name].mean
-        row["latency_ci_low"], row["latency_ci_high"] = results["latency"][name].ci_lower, results["latency"][name].ci_upper
-        row["model_size_mb"] = model_size_mb(model)[0]
-        for column in [info.column for info in METRICS.values()] + ["model_size_mb"]:
-            before = previous[column] if previous else None
-            row[f"delta_{column}"] = None if before is None or row[column] is None else row[column] - before
-        for metric in METRICS:
-            row[f"{metric}_change_significant"] = None if previous is None else difference_test(
-                results[metric][previous["model"]], results[metric][name], metric)["significant"]
-        rows.append(row)
-        previous = row
-    return rows
-
-
 def run_ablation(base_model: Any, steps: Sequence[tuple[str, Callable]], datasets: Sequence[Any],
                  **suite_options: Any) -> pd.DataFrame:
     """Apply `steps` cumulatively to `base_model`, benchmark every stage together, tabulate metrics and deltas.
@@ -137,22 +96,12 @@ def compare_ablation_orders(base_model: Any, steps: Sequence[tuple[str, Callable
     Returns:
         The ablation rows of every order, with an `order` column such as `"quantize -> prune"`.
     """
-    steps = check_steps(steps)
-    by_name = dict(steps)
-    orders = [list(o) for o in (orders or [list(by_name), list(reversed(list(by_name)))])]
-    for order in orders:
-        if sorted(order) != sorted(by_name):
-            raise ValueError(f"order {order} must use each step of {list(by_name)} exactly once")
-    if not getattr(base_model, "name", None):  # stage names derive from the base's name; do not touch the caller's model
-        base_model = copy.deepcopy(base_model)
-        base_model.name = "base"
-    base_name = base_model.name
-    staged = [(" -> ".join(order), build_stages(base_model, base_name, [(n, by_name[n]) for n in order]))
-              for order in orders]
+    staged = stage_orders(base_model, steps, orders)  # provided: checks the steps and orders, builds each stage
     models = {name: model for _, stages in staged for name, _, model in stages}
     suite_options.setdefault("progress", False)
     results = BenchmarkSuite(list(models.values()), datasets, **suite_options).run_full_benchmark()
-    table = pd.DataFrame([row for label, stages in staged for row in _ablation_rows(stages, results, label)])
+    table = pd.DataFrame([row for label, stages in staged
+                          for row in ablation_rows(stages, results, label, test=difference_test)])
     table.attrs["results"] = results  # the raw results behind the rows, e.g. to check them against another run
     return table
 
@@ -188,18 +137,5 @@ def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_sh
         target_ns = calibration_target_ns(measure_timer_overhead_ns(clock, samples=200))
         calls_per_block = calibrate_calls_per_block(run_block, target_ns, clock)
     values = interleaved_block_times({"model": run_block}, {"model": calls_per_block}, max_runs, clock)["model"] / 1e6
-    steady = values[max_runs // 2:]
-    median, mad = float(np.median(steady)), float(stats.median_abs_deviation(steady))
-    band = max(tolerance * median, 3 * 1.4826 * mad)
-    inside = np.abs(values - median) <= band
-    warmup = int(np.argmax(inside)) if inside.any() else max_runs // 2
-    settled = settle_index(values[warmup:], tolerance)
-    runs_ci = runs_for_ci_target(values[warmup:], ci_target)
-    return {"recommended_warmup_runs": warmup * calls_per_block, "warmup_blocks": warmup,
-            "recommended_measurement_runs": max(settled, runs_ci, 3), "calls_per_block": calls_per_block,
-            "values_ms": values.tolist(), "steady_median_ms": median, "steady_mad_ms": mad, "steady_band_ms": band,
-            "median_settles_after": settled, "runs_for_ci_target": runs_ci, "tolerance": tolerance,
-            "ci_target": ci_target, "coefficient_of_variation": coefficient_of_variation(values[warmup:]),
-            "note": ("the spread is too large for this interval target: quiet the machine (idle, fixed BLAS "
-                     "threads) or compare medians, rather than run this long")
-            if runs_ci > 10 * max_runs else ""}
+    advice = run_count_advice(values, calls_per_block, tolerance, ci_target)  # provided: steps 1-4 above
+    return {**advice, "coefficient_of_variation": coefficient_of_variation(values[advice["warmup_blocks"]:])}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from ..utils.files import write_text_atomic
 
 # %% auto #0
 __all__ = ['RESULTS_SCHEMA', 'RESULTS_SCHEMA_VERSION', 'jsonable', 'results_to_json', 'parse_results_document',
-           'write_results_file', 'read_results_file']
+           'results_from_document', 'write_results_file', 'read_results_file']
 
 # %% modules/19_benchmarking/results_file.py #cell-2
 RESULTS_SCHEMA = "tinytorch.benchmark_suite"
@@ -78,6 +78,21 @@ def parse_results_document(data: Any, source: str = "results") -> tuple[dict, di
                            for name, entry in mapping(per_model, f"results.{metric}").items()}
     return results, mapping(data.get("system_info", {}), "system_info"), mapping(data.get("config", {}), "config")
 
+
+def results_from_document(data: Any, result_from_dict: Callable[[Mapping], Any],
+                          source: str = "results") -> tuple[dict, dict, dict]:
+    """`parse_results_document`, each result dict rebuilt by `result_from_dict`, with clear errors."""
+    raw, system_info, config = parse_results_document(data, source)
+    results: dict[str, dict[str, Any]] = {}
+    for metric, per_model in raw.items():
+        results[metric] = {}
+        for name, entry in per_model.items():
+            try:
+                results[metric][name] = result_from_dict(entry)
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"{source}: the {metric} result of model {name!r} is malformed ({error}); "
+                                 f"re-run the benchmark and save it again") from error
+    return results, system_info, config
 
 def write_results_file(path: str | Path, document: Mapping) -> Path:
     """Write a results document atomically (sorted keys, readable indentation)."""

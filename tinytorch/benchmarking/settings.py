@@ -12,7 +12,7 @@ from typing import Any
 from ..utils.checks import check_count, check_input_shape, check_positive
 
 # %% auto #0
-__all__ = ['DEFAULT_WATTS_PER_CORE', 'DEFAULT_PROCESSES', 'BenchmarkSettings']
+__all__ = ['DEFAULT_WATTS_PER_CORE', 'DEFAULT_PROCESSES', 'BenchmarkSettings', 'settings_from']
 
 # %% modules/19_benchmarking/settings.py #cell-2
 DEFAULT_WATTS_PER_CORE = 10.0
@@ -94,3 +94,17 @@ class BenchmarkSettings:
         config = dataclasses.asdict(self)
         config["input_shape"] = None if self.input_shape is None else list(self.input_shape)
         return config
+
+
+def settings_from(settings: BenchmarkSettings | None, **given: Any) -> BenchmarkSettings:
+    """`settings` when given (each separate setting in `given` must then keep its default), else new
+    settings made from `given`: a caller passes one or the other, never both."""
+    if settings is None:
+        return BenchmarkSettings(**given)
+    if not isinstance(settings, BenchmarkSettings):
+        raise TypeError(f"settings must be a BenchmarkSettings, got {type(settings).__name__}")
+    defaults = {field.name: field.default for field in dataclasses.fields(BenchmarkSettings)}
+    changed = sorted(name for name, value in given.items() if value != defaults[name])
+    if changed:
+        raise ValueError(f"pass either settings=BenchmarkSettings(...) or the separate settings {changed}, not both")
+    return settings

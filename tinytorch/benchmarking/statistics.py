@@ -6,14 +6,12 @@ __all__ = ['t_confidence_interval', 'tukey_outlier_count', 'median_confidence_in
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-statistics-imports
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from .results_file import jsonable
+from .measured_values import MeasuredValues
 from .significance import ratio_of_means_interval
 from ..utils.checks import finite_values
 
@@ -92,8 +90,7 @@ def coefficient_of_variation(values) -> float:
     return spread / abs(mean)
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-result
-@dataclass
-class BenchmarkResult:
+class BenchmarkResult(MeasuredValues):
     """Raw measurements of one metric with statistics derived on demand.
 
     Args:
@@ -103,54 +100,13 @@ class BenchmarkResult:
         unit: the unit of the values, e.g. "ms", "MB", "J", "fraction".
     """
 
-    metric_name: str
-    values: list[float]
-    metadata: dict[str, Any] | None = None
-    unit: str = ""
-
-    CONFIDENCE = 0.95
-
-    def __post_init__(self):
-        if not isinstance(self.metric_name, str) or not self.metric_name:
-            raise ValueError(f"metric_name={self.metric_name!r} must be a non-empty string")
-        self.values = finite_values(self.values, f"{self.metric_name} values").tolist()
-        self.metadata = dict(self.metadata) if self.metadata is not None else {}
-
-    def _array(self) -> np.ndarray:
-        return np.asarray(self.values, dtype=np.float64)
-
-    @property
-    def count(self) -> int:
-        return len(self.values)
-
-    @property
-    def mean(self) -> float:
-        return float(self._array().mean())
-
-    @property
-    def std(self) -> float:
-        """Sample standard deviation (n - 1); 0.0 for a single value, see `single_value`."""
-        return float(self._array().std(ddof=1)) if self.count > 1 else 0.0
-
-    @property
-    def median(self) -> float:
-        return float(np.median(self._array()))
-
-    @property
-    def min_val(self) -> float:
-        return float(min(self.values))
-
-    @property
-    def max_val(self) -> float:
-        return float(max(self.values))
-
-    @property
-    def single_value(self) -> bool:
-        """True when n = 1: no spread can be estimated and the interval is the value itself."""
-        return self.count == 1
+    SUMMARY_NAMES = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper",
+                     "median_ci_lower", "median_ci_upper", "median_interval_exact", "p50", "p90", "p99", "iqr",
+                     "mad", "cv", "outlier_count", "single_value")
 
     @property
     def ci_lower(self) -> float:
+        """Lower end of the 95% t interval of the mean (`t_confidence_interval`)."""
         return t_confidence_interval(self.values, self.CONFIDENCE)[0]
 
     @property
@@ -171,34 +127,6 @@ class BenchmarkResult:
         """False when there are too few values (< 6) for a 95% interval of the median."""
         return median_confidence_interval(self.values, self.CONFIDENCE)[2]
 
-    def percentile(self, q: float) -> float:
-        """The q-th percentile (0..100), linear interpolation."""
-        if not 0 <= q <= 100:
-            raise ValueError(f"q={q!r} must be a percentile between 0 and 100")
-        return float(np.percentile(self._array(), q))
-
-    @property
-    def p50(self) -> float:
-        return self.percentile(50)
-
-    @property
-    def p90(self) -> float:
-        return self.percentile(90)
-
-    @property
-    def p99(self) -> float:
-        return self.percentile(99)
-
-    @property
-    def iqr(self) -> float:
-        return self.percentile(75) - self.percentile(25)
-
-    @property
-    def mad(self) -> float:
-        """Median absolute deviation from the median (unscaled)."""
-        data = self._array()
-        return float(np.median(np.abs(data - np.median(data))))
-
     @property
     def cv(self) -> float:
         """Coefficient of variation (see `coefficient_of_variation`); NaN when the mean is 0."""
@@ -208,38 +136,6 @@ class BenchmarkResult:
     def outlier_count(self) -> int:
         """Values outside Tukey's 1.5 IQR fences (counted, never removed)."""
         return tukey_outlier_count(self.values)
-
-    def summary(self) -> dict[str, Any]:
-        """Every derived statistic by name; undefined ones (CV of a zero mean) are None."""
-        names = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper", "median_ci_lower",
-                 "median_ci_upper", "median_interval_exact", "p50", "p90", "p99", "iqr", "mad", "cv",
-                 "outlier_count", "single_value")
-        values = {name: getattr(self, name) for name in names}
-        return {name: (None if isinstance(v, float) and not math.isfinite(v) else v) for name, v in values.items()}
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the raw values, unit, metadata and (for readers) the summary, whole under `summary`
-        and its main figures also flat (`mean`, `std`, `median`, `min`, `max`, `count`, `ci_lower`, `ci_upper`)."""
-        summary = self.summary()
-        flat = {key: summary[name] for key, name in (("mean", "mean"), ("std", "std"), ("median", "median"),
-                                                     ("min", "min_val"), ("max", "max_val"), ("count", "count"),
-                                                     ("ci_lower", "ci_lower"), ("ci_upper", "ci_upper"))}
-        return {"metric_name": self.metric_name, "unit": self.unit, "values": list(self.values), **flat,
-                "metadata": jsonable(self.metadata), "summary": summary}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "BenchmarkResult":
-        """Rebuild a result from `to_dict()` output; statistics are recomputed from the values."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"from_dict needs a mapping from to_dict(), got {type(data).__name__}")
-        missing = [key for key in ("metric_name", "values") if key not in data]
-        if missing:
-            raise ValueError(f"the result dict lacks {missing}; it must come from BenchmarkResult.to_dict()")
-        return cls(data["metric_name"], list(data["values"]), data.get("metadata"), data.get("unit", ""))
-
-    def __str__(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        return f"{self.metric_name}: {self.mean:.4g} ± {self.std:.4g}{unit} (n={self.count})"
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-compare
 def compare_samples(baseline, candidate, lower_is_better: bool = True, alpha: float = 0.05,

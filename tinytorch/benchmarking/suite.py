@@ -10,20 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from .energy import measure_energy
 from .energy_meter import EnergyMeter
 from .measurement import Benchmark, compare_results, within_noise_of
-from .metrics import METRICS, check_metric
+from .metrics import METRICS
 from .pareto import pareto_front
-from .plots import comparison_figure, draw_metric_panel, draw_pareto_panel, pareto_figure, save_png
+from .plots import draw_metric_panel, draw_pareto_panel
 from .report import DeploymentConstraints, render_markdown
-from .results_file import (
-    parse_results_document, read_results_file, results_to_json, write_results_file)
-from .settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings
+from .results_file import results_from_document
+from .settings import DEFAULT_WATTS_PER_CORE, BenchmarkSettings, settings_from
 from .statistics import BenchmarkResult
-from ..utils.files import write_atomic, write_text_atomic
+from .suite_outputs import SuiteOutputs
 from ..utils.progress import progress_display
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-suite
@@ -47,24 +45,10 @@ def plot_pareto_panel(ax, x_metric: str, y_metric: str, results: Mapping[str, Ma
 
 def results_from_json(data, source: str = "results") -> tuple[dict, dict, dict]:
     """Parse `results_to_json` output back into (results, system_info, config), with clear errors."""
-    raw, system_info, config = parse_results_document(data, source)
-    results = {}
-    for metric, per_model in raw.items():
-        results[metric] = {}
-        for name, entry in per_model.items():
-            try:
-                results[metric][name] = BenchmarkResult.from_dict(entry)
-            except (KeyError, TypeError, ValueError) as error:
-                raise ValueError(f"{source}: the {metric} result of model {name!r} is malformed ({error}); "
-                                 f"re-run the benchmark and save it again") from error
-    return results, system_info, config
+    return results_from_document(data, BenchmarkResult.from_dict, source)
 
 
-_SUITE_DEFAULTS = {"warmup_runs": 5, "measurement_runs": 10, "input_shape": None, "energy_block_seconds": 0.05,
-                   "watts_per_core": DEFAULT_WATTS_PER_CORE, "processes": 1}
-
-
-class BenchmarkSuite:
+class BenchmarkSuite(SuiteOutputs):
     """Latency, accuracy, memory and energy for several models, with plots, a report and saved results.
 
     Args:
@@ -79,17 +63,18 @@ class BenchmarkSuite:
         settings: a `BenchmarkSettings` instead of the separate settings (not both).
     """
 
+    # the judging behind the provided plots, report and results file (`SuiteOutputs`): your functions
+    ties, front = staticmethod(within_noise_of), staticmethod(pareto_front)
+    result_from_dict = staticmethod(BenchmarkResult.from_dict)
+
     def __init__(self, models: Sequence[Any], datasets: Sequence[Any], output_dir: str | Path = "benchmark_results",
                  progress: bool = True, watts_per_core: float = DEFAULT_WATTS_PER_CORE, *, warmup_runs: int = 5,
                  measurement_runs: int = 10, input_shape: tuple[int, ...] | None = None,
                  energy_block_seconds: float = 0.05, energy_meter: EnergyMeter | None = None, processes: int = 1,
                  settings: BenchmarkSettings | None = None):
-        given = {"warmup_runs": warmup_runs, "measurement_runs": measurement_runs, "input_shape": input_shape,
-                 "energy_block_seconds": energy_block_seconds, "watts_per_core": watts_per_core, "processes": processes}
-        if settings is None:
-            settings = BenchmarkSettings(**given)
-        elif given != _SUITE_DEFAULTS:
-            raise ValueError("pass either settings=BenchmarkSettings(...) or the separate settings, not both")
+        settings = settings_from(settings, warmup_runs=warmup_runs, measurement_runs=measurement_runs,
+                                 input_shape=input_shape, energy_block_seconds=energy_block_seconds,
+                                 watts_per_core=watts_per_core, processes=processes)
         if energy_meter is not None:  # the meter's assumption is the one the results will carry
             settings = settings.replace(watts_per_core=energy_meter.watts_per_core)
         self.models, self.datasets = list(models), list(datasets)
@@ -97,9 +82,7 @@ class BenchmarkSuite:
         if settings.input_shape is None:
             settings = settings.replace(input_shape=_first_sample_shape(self.benchmark))
             self.benchmark.settings = settings
-        self.settings = settings
-        self.output_dir = Path(output_dir)
-        self.progress = bool(progress)
+        self.settings, self.output_dir, self.progress = settings, Path(output_dir), bool(progress)
         self.energy_meter = energy_meter or EnergyMeter(settings.watts_per_core)
         self.config = settings.to_config()
         self.system_info = dict(self.benchmark.system_info)
@@ -125,25 +108,6 @@ class BenchmarkSuite:
                  for name, result in latency.items()}
         return measure_energy(run_blocks, calls, blocks=self.settings.measurement_runs, meter=self.energy_meter)
 
-    def _require_results(self) -> dict[str, dict[str, BenchmarkResult]]:
-        if not self.results:
-            raise ValueError("no results yet: call run_full_benchmark() or load_results(path) first")
-        return self.results
-
-    def _require_metric(self, metric: str) -> dict[str, BenchmarkResult]:
-        check_metric(metric)
-        results = self._require_results()
-        if metric not in results:
-            raise ValueError(f"no {metric} results; this suite holds {', '.join(results)}")
-        return results[metric]
-
-    def plot_results(self, save_plots: bool = True) -> Figure:
-        """One panel per metric; saves `benchmark_comparison.png` in `output_dir` if `save_plots`."""
-        figure = comparison_figure(self._require_results(), ties=within_noise_of)
-        if save_plots:
-            write_atomic(self.output_dir / "benchmark_comparison.png", lambda path: save_png(figure, path))
-        return figure
-
     def pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> list[str]:
         """The models no other model beats on both metrics (by their means), each metric's direction respected."""
         xs, ys = self._require_metric(x_metric), self._require_metric(y_metric)
@@ -152,37 +116,10 @@ class BenchmarkSuite:
         points = {name: (xs[name].mean, ys[name].mean) for name in xs if name in ys}
         return pareto_front(points, (METRICS[x_metric].direction, METRICS[y_metric].direction))
 
-    def plot_pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> Figure:
-        """Plot two metrics with 95% intervals and the frontier; save `pareto_<x>_vs_<y>.png`."""
-        self.pareto_frontier(x_metric, y_metric)  # validates both metrics
-        figure = pareto_figure(x_metric, y_metric, self.results, front=pareto_front)
-        write_atomic(self.output_dir / f"pareto_{x_metric}_vs_{y_metric}.png", lambda path: save_png(figure, path))
-        return figure
-
     def comparison(self, metric: str) -> pd.DataFrame | None:
         """`compare_results` for one metric of these results (None for a single model)."""
         per_model = self._require_metric(metric)
         return compare_results(per_model, metric) if len(per_model) > 1 else None
-
-    def generate_report(self, constraints: DeploymentConstraints = DeploymentConstraints()) -> str:
-        """The Markdown report (see `render_report`), also written atomically to `benchmark_report.md`."""
-        results = self._require_results()
-        comparisons = {metric: self.comparison(metric) for metric in results}
-        report = render_report(results, self.system_info, self.config, comparisons, constraints)
-        write_text_atomic(self.output_dir / "benchmark_report.md", report)
-        return report
-
-    def save_results(self, path: str | Path | None = None) -> Path:
-        """Write every raw value, the system information and the settings as versioned JSON (atomically)."""
-        document = results_to_json(self._require_results(), self.system_info, self.config)
-        return write_results_file(Path(path) if path is not None else self.output_dir / "benchmark_results.json",
-                                  document)
-
-    def load_results(self, path: str | Path) -> dict[str, dict[str, BenchmarkResult]]:
-        """Replace `results` (and the system information) by those saved in `path`."""
-        results, system_info, config = results_from_json(read_results_file(path), source=f"results file {path}")
-        self.results, self.system_info, self.config = results, system_info, {**self.config, **config}
-        return results
 
 
 def _first_sample_shape(benchmark: Benchmark) -> tuple[int, ...]:
