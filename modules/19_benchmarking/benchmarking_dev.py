@@ -61,10 +61,15 @@
 # provided, ready made, in rooms whose sources sit beside this notebook in `modules/19_benchmarking/`:
 # `metrics` (each metric's unit, direction, interval and test), `settings` (the frozen settings of a
 # run), `calls` (calling models, reading datasets), `significance` (the ratio interval, Fisher's test,
-# which interval to show), `energy_meter` (RAPL counters or CPU time), `results_file` (versioned
-# JSON), `report` (Markdown), `plots` and `events` (the Olympic rules); `system` (the machine, the
-# timer's cost, a way to load the machine on purpose) comes from Module 18, whose harness reads the
-# machine too. Read them if you like; none is an exercise.
+# which interval to show), `comparison_table` (the layout of a comparison), `energy_meter` (RAPL
+# counters or CPU time), `results_file` (versioned JSON), `report` (Markdown), `plots`, `events` (the
+# Olympic rules), `recommendations` and `ablation` (picking an optimization, the stages of an ablation),
+# and three bases your classes build on: `measured_values` (what a result stores), `benchmark_setup`
+# (what a benchmark is given, checked) and `suite_outputs` (the files a suite writes). `system` (the
+# machine, the timer's cost, a way to load the machine on purpose) comes from Module 18, whose harness
+# reads the machine too. Read them if you like; none is an exercise, and here none calls your code:
+# where the plumbing needs a judgement (which models are within noise, the Pareto front, a significance
+# test), your function is passed to it.
 #
 # The cells below are each room's imports. They come first on purpose: in the notebook, every name
 # they import from a room you write is defined again further down, by the cell you complete, so the
@@ -134,7 +139,6 @@ import numpy as np
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-measurement-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.measurement
-import math
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Callable
@@ -144,11 +148,11 @@ import pandas as pd
 
 from tinytorch.benchmarking.benchmark_setup import BenchmarkSetup
 from tinytorch.benchmarking.calls import Dataset, call_checked, guarded
+from tinytorch.benchmarking.comparison_table import comparison_table
 from tinytorch.benchmarking.latency_workers import in_process_metadata, measure_in_workers
 from tinytorch.benchmarking.metrics import BENCHMARK_METRICS, metric_info
 from tinytorch.benchmarking.significance import (
     choose_comparison, compare_accuracy_counts, compare_medians, correct_counts)
-from tinytorch.benchmarking.significance import paired_ratio_interval, paired_ratio_median
 from tinytorch.benchmarking.statistics import BenchmarkResult, compare_samples
 from tinytorch.benchmarking.system import machine_snapshot
 from tinytorch.benchmarking.timing import (
@@ -205,7 +209,7 @@ import pandas as pd
 from tinytorch.benchmarking.ablation import ablation_rows, check_steps, stage_orders
 from tinytorch.benchmarking.calls import guarded
 from tinytorch.benchmarking.measurement import difference_test
-from tinytorch.benchmarking.recommendations import measured_improvements, per_unit, recommend_optimizations
+from tinytorch.benchmarking.recommendations import optimization_summary
 from tinytorch.benchmarking.significance import run_count_advice
 from tinytorch.benchmarking.statistics import coefficient_of_variation
 from tinytorch.benchmarking.suite import BenchmarkSuite
@@ -953,8 +957,8 @@ test_unit_compare_samples()
 # while nearly every block of one model is faster), the means for memory and energy, whose totals add
 # up. The row says which test decided and what the other said. For accuracy on fewer than two
 # datasets: Fisher's exact test on the counts of correct answers (2 images of 200 is noise; 40 is not).
-# `compare_results` builds the table, one row per model against the first; `Benchmark.compare_models`,
-# the suite, its report and the Olympic scores all go through it. The latency table also gives the
+# `compare_results` builds the table (laid out by `comparison_table`, provided), one row per model against
+# the first; `Benchmark.compare_models`, the suite, its report and the Olympic scores all go through it. The latency table also gives the
 # **paired ratio**: the blocks of one round run back to back, so the median over rounds of (model block /
 # baseline block) cancels slow drift of the machine; `paired_ratio` with its interval (t on the log
 # ratios, `paired_ratio_interval`) is the one to quote when two models were measured together.
@@ -998,30 +1002,8 @@ def within_noise_of(per_model: Mapping[str, BenchmarkResult], best: str, metric:
 
 
 def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha: float = 0.05) -> pd.DataFrame:
-    """One row per model: statistics, ratio to the first model with its interval, p-value, verdict."""
-    metric_info(metric)
-    names = list(per_model)
-    baseline = per_model[names[0]]
-    rows = []
-    for name in names:
-        result = per_model[name]
-        row = {"model": name, "metric": metric, "mean": result.mean, "std": result.std, "ci_lower": result.ci_lower,
-               "ci_upper": result.ci_upper, "count": result.count, "median": result.median,
-               "median_ci_lower": result.median_ci_lower, "median_ci_upper": result.median_ci_upper, "unit": result.unit}
-        if name == names[0]:
-            row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, median_ratio=1.0, median_ratio_ci_lower=1.0,
-                       median_ratio_ci_upper=1.0, p_value=math.nan, test="", verdict="baseline", other_test="")
-        else:
-            test = difference_test(baseline, result, metric, alpha)
-            row.update({key: test.get(key, math.nan) for key in (
-                "ratio", "ratio_ci_lower", "ratio_ci_upper", "median_ratio", "median_ratio_ci_lower",
-                "median_ratio_ci_upper", "p_value", "test", "verdict")}, other_test=test.get("other_test", ""))
-        row["paired_ratio_median"] = paired_ratio_median(baseline.values, result.values) if metric == "latency" \
-            else math.nan
-        paired = paired_ratio_interval(baseline.values, result.values) if metric == "latency" else (math.nan,) * 3
-        row["paired_ratio"], row["paired_ratio_ci_lower"], row["paired_ratio_ci_upper"] = paired
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """One row per model against the first (`comparison_table`, provided), each judged by `difference_test`."""
+    return comparison_table(per_model, metric, lambda baseline, result: difference_test(baseline, result, metric, alpha))
 
 # %% [markdown]
 # ### The `Benchmark` class
@@ -1492,10 +1474,9 @@ print("Pareto frontier:", pareto_front(_points, ("min", "min")))
 # The rendering is provided (`report`, `plots`, `results_file`, and `SuiteOutputs` in `suite_outputs`,
 # which the suite builds on); the judging in it is yours: the report and the plots ask `within_noise_of`
 # which models are within noise of the best (so that no winner is named on luck) and `pareto_front` for
-# the frontier. Recommendations follow stated
-# `DeploymentConstraints` (minimum accuracy, latency and memory budgets), never a model's name. Nothing
-# is written at construction; a failing model stops the run with a `BenchmarkError` naming it, and
-# `results` keeps what it held before. Energy blocks last about `energy_block_seconds` each.
+# the frontier. Recommendations follow stated `DeploymentConstraints` (minimum accuracy, latency and
+# memory budgets), never a model's name. Nothing is written at construction; a failing model stops the
+# run with a `BenchmarkError` naming it, and `results` keeps what it held before.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-suite", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.suite
@@ -1636,10 +1617,9 @@ print(_report[_report.index("## Recommendations"):])
 # - Each ratio comes with `<name>_significant` and `<name>_p_value` (`difference_test`). A ratio of
 #   1.07 whose p-value is 0.4 is not a speed-up; it is noise, and the recommendation treats it as such.
 #
-# Recommendations follow stated rules: the fastest (or smallest) model among those with a significant
-# improvement that keep at least `min_accuracy_retention` of the base accuracy; the best accuracy
-# retention; and for balance the highest geometric mean of the significant improvements. When no
-# optimized model qualifies, the recommendation is the base model, and the reason says why.
+# The recommendations follow stated rules (`recommendations`, provided): among the models keeping at
+# least `min_accuracy_retention` of the base accuracy, the largest *significant* improvement; when none
+# qualifies, the base model, and the reason says why.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-compare-optimizations", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.optimization
@@ -1667,25 +1647,13 @@ def compare_optimization_techniques(base_model: Any, optimized_models: Sequence[
 
 def summarize_optimizations(results: Mapping[str, Mapping[str, Any]], base: str | None = None,
                             min_accuracy_retention: float = 0.99) -> dict[str, Any]:
-    """Every model of a suite's `results` against the base (default: the first model).
+    """Every model of a suite's `results` against the base (default: the first model), judged by `difference_test`.
 
     Returns:
         Keys `base_model, base_metrics, optimized_results, improvements, efficiency_metrics,
         recommendations` (and `results`, the raw `BenchmarkResult`s).
     """
-    names = list(results["latency"])  # exact names, in the order measured
-    base_name = names[0] if base is None else base
-    optimized_names = [name for name in names if name != base_name]
-    means = {name: {metric: results[metric][name].mean for metric in results} for name in names}
-    improvements = {name: measured_improvements(results, base_name, name, test=difference_test)
-                    for name in optimized_names}
-    efficiency = {name: {"accuracy_per_mb": per_unit(means[name]["accuracy"], means[name]["memory"]),
-                         "accuracy_per_ms": per_unit(means[name]["accuracy"], means[name]["latency"])} for name in names}
-    return {"base_model": base_name, "base_metrics": means[base_name],
-            "optimized_results": {name: means[name] for name in optimized_names},
-            "improvements": improvements, "efficiency_metrics": efficiency,
-            "recommendations": recommend_optimizations(base_name, improvements, min_accuracy_retention),
-            "results": results}
+    return optimization_summary(results, base, min_accuracy_retention, test=difference_test)
 
 # %% [markdown]
 # The INT8 and pruned models against the baseline, from the suite's measurements of section 7:

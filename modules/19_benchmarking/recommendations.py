@@ -27,7 +27,8 @@
 #
 # When no optimized model qualifies, the pick is the base model, and the reason says why. The
 # improvements come from `measured_improvements`, each ratio judged significant or not by the test it is
-# given (the lesson's `difference_test`).
+# given (the lesson's `difference_test`); `optimization_summary` puts ratios, efficiency and picks together
+# for the lesson's `summarize_optimizations`.
 
 # %%
 #| default_exp benchmarking.recommendations
@@ -72,9 +73,32 @@ def measured_improvements(results: Mapping, base: str, name: str, test: Callable
     return out
 
 
-def per_unit(amount: float, resource: float) -> float | None:
+def _per_unit(amount: float, resource: float) -> float | None:
     """amount per unit of resource; None when the resource measured zero (no ratio exists)."""
     return amount / resource if resource > 0 else None
+
+
+def optimization_summary(results: Mapping[str, Mapping[str, Any]], base: str | None, min_retention: float,
+                         test: Callable[..., Mapping]) -> dict[str, Any]:
+    """Every model of a suite's `results` against the base (default: the first model), each improvement
+    judged by `test` (see `measured_improvements`), with the recommendations of `recommend_optimizations`.
+
+    Returns:
+        Keys `base_model, base_metrics, optimized_results, improvements, efficiency_metrics,
+        recommendations` (and `results`, the raw results).
+    """
+    names = list(results["latency"])  # exact names, in the order measured
+    base_name = names[0] if base is None else base
+    optimized_names = [name for name in names if name != base_name]
+    means = {name: {metric: results[metric][name].mean for metric in results} for name in names}
+    improvements = {name: measured_improvements(results, base_name, name, test) for name in optimized_names}
+    efficiency = {name: {"accuracy_per_mb": _per_unit(means[name]["accuracy"], means[name]["memory"]),
+                         "accuracy_per_ms": _per_unit(means[name]["accuracy"], means[name]["latency"])} for name in names}
+    return {"base_model": base_name, "base_metrics": means[base_name],
+            "optimized_results": {name: means[name] for name in optimized_names},
+            "improvements": improvements, "efficiency_metrics": efficiency,
+            "recommendations": recommend_optimizations(base_name, improvements, min_retention),
+            "results": results}
 
 def recommend_optimizations(base: str, improvements: Mapping[str, Mapping], min_retention: float) -> dict[str, dict]:
     """Per use case, the model to pick (`{model, reason, use_case}`), by the rules above; the base when none qualifies."""

@@ -4,7 +4,6 @@
 __all__ = ['accuracy_from_outputs', 'difference_test', 'within_noise_of', 'compare_results', 'Benchmark']
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-measurement-imports
-import math
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Callable
@@ -14,11 +13,11 @@ import pandas as pd
 
 from .benchmark_setup import BenchmarkSetup
 from .calls import Dataset, call_checked, guarded
+from .comparison_table import comparison_table
 from .latency_workers import in_process_metadata, measure_in_workers
 from .metrics import BENCHMARK_METRICS, metric_info
 from .significance import (
     choose_comparison, compare_accuracy_counts, compare_medians, correct_counts)
-from .significance import paired_ratio_interval, paired_ratio_median
 from .statistics import BenchmarkResult, compare_samples
 from .system import machine_snapshot
 from .timing import (
@@ -89,30 +88,8 @@ def within_noise_of(per_model: Mapping[str, BenchmarkResult], best: str, metric:
 
 
 def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha: float = 0.05) -> pd.DataFrame:
-    """One row per model: statistics, ratio to the first model with its interval, p-value, verdict."""
-    metric_info(metric)
-    names = list(per_model)
-    baseline = per_model[names[0]]
-    rows = []
-    for name in names:
-        result = per_model[name]
-        row = {"model": name, "metric": metric, "mean": result.mean, "std": result.std, "ci_lower": result.ci_lower,
-               "ci_upper": result.ci_upper, "count": result.count, "median": result.median,
-               "median_ci_lower": result.median_ci_lower, "median_ci_upper": result.median_ci_upper, "unit": result.unit}
-        if name == names[0]:
-            row.update(ratio=1.0, ratio_ci_lower=1.0, ratio_ci_upper=1.0, median_ratio=1.0, median_ratio_ci_lower=1.0,
-                       median_ratio_ci_upper=1.0, p_value=math.nan, test="", verdict="baseline", other_test="")
-        else:
-            test = difference_test(baseline, result, metric, alpha)
-            row.update({key: test.get(key, math.nan) for key in (
-                "ratio", "ratio_ci_lower", "ratio_ci_upper", "median_ratio", "median_ratio_ci_lower",
-                "median_ratio_ci_upper", "p_value", "test", "verdict")}, other_test=test.get("other_test", ""))
-        row["paired_ratio_median"] = paired_ratio_median(baseline.values, result.values) if metric == "latency" \
-            else math.nan
-        paired = paired_ratio_interval(baseline.values, result.values) if metric == "latency" else (math.nan,) * 3
-        row["paired_ratio"], row["paired_ratio_ci_lower"], row["paired_ratio_ci_upper"] = paired
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """One row per model against the first (`comparison_table`, provided), each judged by `difference_test`."""
+    return comparison_table(per_model, metric, lambda baseline, result: difference_test(baseline, result, metric, alpha))
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-benchmark
 class Benchmark(BenchmarkSetup):

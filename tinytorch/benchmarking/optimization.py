@@ -15,7 +15,7 @@ import pandas as pd
 from .ablation import ablation_rows, check_steps, stage_orders
 from .calls import guarded
 from .measurement import difference_test
-from .recommendations import measured_improvements, per_unit, recommend_optimizations
+from .recommendations import optimization_summary
 from .significance import run_count_advice
 from .statistics import coefficient_of_variation
 from .suite import BenchmarkSuite
@@ -50,25 +50,13 @@ def compare_optimization_techniques(base_model: Any, optimized_models: Sequence[
 
 def summarize_optimizations(results: Mapping[str, Mapping[str, Any]], base: str | None = None,
                             min_accuracy_retention: float = 0.99) -> dict[str, Any]:
-    """Every model of a suite's `results` against the base (default: the first model).
+    """Every model of a suite's `results` against the base (default: the first model), judged by `difference_test`.
 
     Returns:
         Keys `base_model, base_metrics, optimized_results, improvements, efficiency_metrics,
         recommendations` (and `results`, the raw `BenchmarkResult`s).
     """
-    names = list(results["latency"])  # exact names, in the order measured
-    base_name = names[0] if base is None else base
-    optimized_names = [name for name in names if name != base_name]
-    means = {name: {metric: results[metric][name].mean for metric in results} for name in names}
-    improvements = {name: measured_improvements(results, base_name, name, test=difference_test)
-                    for name in optimized_names}
-    efficiency = {name: {"accuracy_per_mb": per_unit(means[name]["accuracy"], means[name]["memory"]),
-                         "accuracy_per_ms": per_unit(means[name]["accuracy"], means[name]["latency"])} for name in names}
-    return {"base_model": base_name, "base_metrics": means[base_name],
-            "optimized_results": {name: means[name] for name in optimized_names},
-            "improvements": improvements, "efficiency_metrics": efficiency,
-            "recommendations": recommend_optimizations(base_name, improvements, min_accuracy_retention),
-            "results": results}
+    return optimization_summary(results, base, min_accuracy_retention, test=difference_test)
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-ablation
 def run_ablation(base_model: Any, steps: Sequence[tuple[str, Callable]], datasets: Sequence[Any],
