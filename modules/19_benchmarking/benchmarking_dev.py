@@ -62,14 +62,14 @@
 # `metrics` (each metric's unit, direction, interval and test), `settings` (the frozen settings of a
 # run), `calls` (calling models, reading datasets), `significance` (the ratio interval, Fisher's test,
 # which interval to show), `comparison_table` (the layout of a comparison), `energy_meter` (RAPL
-# counters or CPU time), `results_file` (versioned JSON), `report` (Markdown), `plots`, `events` (the
-# Olympic rules), `recommendations` and `ablation` (picking an optimization, the stages of an ablation),
-# and three bases your classes build on: `measured_values` (what a result stores), `benchmark_setup`
-# (what a benchmark is given, checked) and `suite_outputs` (the files a suite writes). `system` (the
-# machine, the timer's cost, a way to load the machine on purpose) comes from Module 18, whose harness
-# reads the machine too. Read them if you like; none is an exercise, and here none calls your code:
-# where the plumbing needs a judgement (which models are within noise, the Pareto front, a significance
-# test), your function is passed to it.
+# counters or CPU time), `results_file` (versioned JSON), `report` (Markdown), `plots`, `events` and
+# `olympic_scoring` (the Olympic rules, and scoring an entry by them), `recommendations` and `ablation`
+# (picking an optimization, the stages of an ablation), and three bases your classes build on:
+# `measured_values` (what a result stores), `benchmark_setup` (what a benchmark is given, checked) and
+# `suite_outputs` (the files a suite writes). `system` (the machine, the timer's cost, a way to load the
+# machine on purpose) comes from Module 18, whose harness reads the machine too. Read them if you like;
+# none is an exercise, and here none calls your code: where the plumbing needs a judgement (which models
+# are within noise, the Pareto front, a significance test), your function is passed to it.
 #
 # The cells below are each room's imports. They come first on purpose: in the notebook, every name
 # they import from a room you write is defined again further down, by the cell you complete, so the
@@ -221,12 +221,11 @@ from tinytorch.utils.inference import inference_function, model_name
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-olympics-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.olympics
-import math
 from collections.abc import Mapping
 
-from tinytorch.benchmarking.events import OLYMPIC_SCORED_METRICS, OlympicEvent
+from tinytorch.benchmarking.events import OlympicEvent
 from tinytorch.benchmarking.measurement import difference_test
-from tinytorch.benchmarking.metrics import METRICS
+from tinytorch.benchmarking.olympic_scoring import score_entry
 from tinytorch.benchmarking.statistics import BenchmarkResult
 
 # %% [markdown]
@@ -1816,7 +1815,8 @@ print({key: _advice[key] for key in ("recommended_warmup_runs", "recommended_mea
 # goes through `difference_test` first: **a difference inside the measurement noise counts as 1.0**, so
 # an entry cannot win a medal with a lucky run. Constraints are judged on the measured mean, and the
 # reasons say what was measured against which bound. "Memory" is the peak memory of one inference, as
-# the suite measures it; the stored size of a model is not scored by any event.
+# the suite measures it; the stored size of a model is not scored by any event. The scoring is provided
+# (`olympic_scoring`); its two judgements are yours: the constraint check below and `difference_test`.
 
 # %% [markdown]
 # **Exercise (Task 19.9):** `check_olympic_constraints(event, candidate)`: one reason per constraint of
@@ -1883,35 +1883,8 @@ def score_olympic_event(event: OlympicEvent | str, baseline: Mapping[str, Benchm
         `(valid, score, reasons)`: score 1.0 means "no better than the baseline", higher is better;
         an invalid entry scores 0.0. `reasons` explains the verdict and each ratio.
     """
-    try:
-        event = OlympicEvent(event)
-    except ValueError as error:
-        raise ValueError(f"unknown Olympic event {event!r}; choose one of {[e.value for e in OlympicEvent]}") from error
-    metrics = OLYMPIC_SCORED_METRICS[event.objective.metric]
-    reasons = check_olympic_constraints(event, candidate)
-    reasons += [f"no {m} measurement for {'the entry' if m not in candidate else 'the baseline'}; the score needs it"
-                for m in metrics if m not in candidate or m not in baseline]
-    if reasons:
-        return False, 0.0, reasons
-    reasons += [f"{metric}: {who} measured {results[metric].mean:.4g}, not a positive value; no ratio can score it"
-                for metric in metrics for who, results in (("the baseline", baseline), ("the entry", candidate))
-                if not results[metric].mean > 0]
-    if reasons:
-        return False, 0.0, reasons
-    ratios = []
-    for metric in metrics:
-        base, entry = baseline[metric], candidate[metric]
-        ratio = base.mean / entry.mean if METRICS[metric].lower_is_better else entry.mean / base.mean
-        test = difference_test(base, entry, metric, alpha)
-        if test["significant"]:
-            ratios.append(ratio)
-            reasons.append(f"{metric}: ratio {ratio:.3f} against the baseline ({test['verdict']}; {test['test']})")
-        else:
-            ratios.append(1.0)
-            reasons.append(f"{metric}: ratio {ratio:.3f} is within measurement noise ({test['verdict']}, "
-                           f"p = {test['p_value']:.3g}); counted as 1.0")
-    score = math.prod(ratios) ** (1 / len(ratios)) if event is OlympicEvent.ALL_AROUND else math.prod(ratios)
-    return True, float(score), reasons
+    return score_entry(event, baseline, candidate, broken_constraints=check_olympic_constraints,
+                       test=lambda base, entry, metric: difference_test(base, entry, metric, alpha))
 
 # %% [markdown]
 # The INT8 and pruned reference models entered in every event, scored against the baseline from the

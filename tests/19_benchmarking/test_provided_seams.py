@@ -1,8 +1,8 @@
 """The provided code the lesson's classes build on, and the judgement it takes from the lesson.
 
-`measured_values`, `benchmark_setup`, `suite_outputs`, `comparison_table`, `ablation`, and the helpers
-added to `settings`, `significance`, `recommendations` and `energy_meter` never import a room students
-write; where they need a judgement they are given the students' function. These tests hold each seam
+`measured_values`, `benchmark_setup`, `suite_outputs`, `comparison_table`, `ablation`, `olympic_scoring`,
+and the helpers added to `settings`, `significance`, `recommendations` and `energy_meter` never import a
+room students write; where they need a judgement they are given the students' function. These tests hold each seam
 on its own, with fake judges, so that a change on one side shows here and not as a wrong verdict later.
 """
 import math
@@ -17,6 +17,7 @@ from tinytorch.benchmarking.calls import BenchmarkError
 from tinytorch.benchmarking.comparison_table import comparison_table
 from tinytorch.benchmarking.energy_meter import EnergyMeter
 from tinytorch.benchmarking.measured_values import MeasuredValues
+from tinytorch.benchmarking.olympic_scoring import score_entry
 from tinytorch.benchmarking.recommendations import measured_improvements, optimization_summary
 from tinytorch.benchmarking.settings import BenchmarkSettings, settings_from
 from tinytorch.benchmarking.significance import paired_ratio_median, run_count_advice
@@ -229,3 +230,30 @@ def test_difference_test_is_what_the_lesson_gives_the_plumbing():
     a, b = result("a", [1.0, 1.01, 0.99, 1.0, 1.02]), result("b", [2.0, 2.02, 1.98, 2.0, 2.01])
     assert difference_test(a, b, "latency")["significant"]
     assert within_noise_of({"a": a, "b": b}, "a", "latency") == []
+
+
+# Olympic scoring: the rules applied here, the judgements the lesson's
+
+def test_an_olympic_entry_is_scored_by_the_judges_it_is_given():
+    baseline = {"latency": result("b", [2.0, 2.0]), "accuracy": result("b", [0.9], "fraction")}
+    entry = {"latency": result("e", [1.0, 1.0]), "accuracy": result("e", [0.9], "fraction")}
+    significant = {"significant": True, "verdict": "faster", "test": "fake", "p_value": 0.001}
+    noise = {"significant": False, "verdict": "no detectable difference", "test": "fake", "p_value": 0.5}
+
+    def meets(event, candidate):
+        return []
+
+    assert score_entry("latency_sprint", baseline, entry, broken_constraints=meets,
+                       test=lambda a, b, metric: significant)[:2] == (True, 2.0)
+    valid, score, reasons = score_entry("latency_sprint", baseline, entry, broken_constraints=meets,
+                                        test=lambda a, b, metric: noise)
+    assert (valid, score) == (True, 1.0) and "counted as 1.0" in reasons[0]
+    valid, score, reasons = score_entry("latency_sprint", baseline, entry, test=lambda a, b, metric: significant,
+                                        broken_constraints=lambda event, candidate: ["too slow to matter"])
+    assert (valid, score, reasons) == (False, 0.0, ["too slow to matter"])
+    zero = {**entry, "latency": result("e", [0.0, 0.0])}
+    assert score_entry("latency_sprint", baseline, zero, broken_constraints=meets,
+                       test=lambda a, b, metric: significant)[2] == [
+        "latency: the entry measured 0, not a positive value; no ratio can score it"]
+    with pytest.raises(ValueError, match="unknown Olympic event 'marathon'"):
+        score_entry("marathon", baseline, entry, broken_constraints=meets, test=lambda a, b, metric: noise)

@@ -4,12 +4,11 @@
 __all__ = ['check_olympic_constraints', 'score_olympic_event']
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-olympics-imports
-import math
 from collections.abc import Mapping
 
-from .events import OLYMPIC_SCORED_METRICS, OlympicEvent
+from .events import OlympicEvent
 from .measurement import difference_test
-from .metrics import METRICS
+from .olympic_scoring import score_entry
 from .statistics import BenchmarkResult
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-olympic-constraints
@@ -47,32 +46,5 @@ def score_olympic_event(event: OlympicEvent | str, baseline: Mapping[str, Benchm
         `(valid, score, reasons)`: score 1.0 means "no better than the baseline", higher is better;
         an invalid entry scores 0.0. `reasons` explains the verdict and each ratio.
     """
-    try:
-        event = OlympicEvent(event)
-    except ValueError as error:
-        raise ValueError(f"unknown Olympic event {event!r}; choose one of {[e.value for e in OlympicEvent]}") from error
-    metrics = OLYMPIC_SCORED_METRICS[event.objective.metric]
-    reasons = check_olympic_constraints(event, candidate)
-    reasons += [f"no {m} measurement for {'the entry' if m not in candidate else 'the baseline'}; the score needs it"
-                for m in metrics if m not in candidate or m not in baseline]
-    if reasons:
-        return False, 0.0, reasons
-    reasons += [f"{metric}: {who} measured {results[metric].mean:.4g}, not a positive value; no ratio can score it"
-                for metric in metrics for who, results in (("the baseline", baseline), ("the entry", candidate))
-                if not results[metric].mean > 0]
-    if reasons:
-        return False, 0.0, reasons
-    ratios = []
-    for metric in metrics:
-        base, entry = baseline[metric], candidate[metric]
-        ratio = base.mean / entry.mean if METRICS[metric].lower_is_better else entry.mean / base.mean
-        test = difference_test(base, entry, metric, alpha)
-        if test["significant"]:
-            ratios.append(ratio)
-            reasons.append(f"{metric}: ratio {ratio:.3f} against the baseline ({test['verdict']}; {test['test']})")
-        else:
-            ratios.append(1.0)
-            reasons.append(f"{metric}: ratio {ratio:.3f} is within measurement noise ({test['verdict']}, "
-                           f"p = {test['p_value']:.3g}); counted as 1.0")
-    score = math.prod(ratios) ** (1 / len(ratios)) if event is OlympicEvent.ALL_AROUND else math.prod(ratios)
-    return True, float(score), reasons
+    return score_entry(event, baseline, candidate, broken_constraints=check_olympic_constraints,
+                       test=lambda base, entry, metric: difference_test(base, entry, metric, alpha))
