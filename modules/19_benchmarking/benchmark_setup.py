@@ -44,6 +44,12 @@ from tinytorch.utils.inference import inference_function, model_name
 
 # %%
 #| export
+def seeded_input(input_shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """A standard-normal float32 input of `input_shape` from `np.random.default_rng(seed)` (never the
+    global random state), so that every model, run and process gets the same input."""
+    return np.random.default_rng(seed).standard_normal(check_input_shape(input_shape)).astype(np.float32)
+
+
 class BenchmarkSetup:
     """The models, datasets, settings and clock of a benchmark, checked; see the lesson's `Benchmark`."""
 
@@ -85,10 +91,15 @@ class BenchmarkSetup:
 
     def inputs(self, input_shape: tuple[int, ...] | None = None) -> np.ndarray:
         """The seeded input (default shape: the settings' input shape, else (1, 28, 28))."""
-        if input_shape is None:
+        if input_shape is None:  # not `or`: an empty shape is an error to report, not a default to take
             input_shape = self.settings.input_shape or (1, 28, 28)
-        shape = check_input_shape(input_shape)
-        return np.random.default_rng(self.settings.seed).standard_normal(shape).astype(np.float32)
+        return seeded_input(input_shape, self.settings.seed)
+
+    def first_sample_shape(self) -> tuple[int, ...]:
+        """Batch-of-one shape of the first dataset's inputs."""
+        if not self.datasets:
+            raise ValueError("no datasets to tell the input shape from; pass input_shape=(1, ...)")
+        return (1, *self.datasets[0].batches[0][0].shape[1:])
 
     def _labelled_datasets(self) -> list[Dataset]:
         """The datasets, when there are some and all have labels (else a ValueError saying what to pass)."""

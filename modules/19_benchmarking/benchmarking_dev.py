@@ -203,10 +203,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 
 from tinytorch.benchmarking.ablation import ablation_rows, check_steps, stage_orders
+from tinytorch.benchmarking.benchmark_setup import seeded_input
 from tinytorch.benchmarking.calls import guarded
 from tinytorch.benchmarking.measurement import difference_test
 from tinytorch.benchmarking.recommendations import optimization_summary
@@ -216,7 +216,7 @@ from tinytorch.benchmarking.suite import BenchmarkSuite
 from tinytorch.benchmarking.system import measure_timer_overhead_ns
 from tinytorch.benchmarking.timing import (
     calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, repeat_calls)
-from tinytorch.utils.checks import check_count, check_input_shape
+from tinytorch.utils.checks import check_count
 from tinytorch.utils.inference import inference_function, model_name
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-olympics-imports", "locked": false, "schema_version": 3, "solution": false}
@@ -1534,7 +1534,7 @@ class BenchmarkSuite(SuiteOutputs):
         self.models, self.datasets = list(models), list(datasets)
         self.benchmark = Benchmark(self.models, self.datasets, settings=settings)
         if settings.input_shape is None:
-            settings = settings.replace(input_shape=_first_sample_shape(self.benchmark))
+            settings = settings.replace(input_shape=self.benchmark.first_sample_shape())
             self.benchmark.settings = settings
         self.settings, self.output_dir, self.progress = settings, Path(output_dir), bool(progress)
         self.energy_meter = energy_meter or EnergyMeter(settings.watts_per_core)
@@ -1575,12 +1575,6 @@ class BenchmarkSuite(SuiteOutputs):
         per_model = self._require_metric(metric)
         return compare_results(per_model, metric) if len(per_model) > 1 else None
 
-
-def _first_sample_shape(benchmark: Benchmark) -> tuple[int, ...]:
-    """Batch-of-one shape of the first dataset's inputs."""
-    if not benchmark.datasets:
-        raise ValueError("no datasets to tell the input shape from; pass input_shape=(1, ...)")
-    return (1, *benchmark.datasets[0].batches[0][0].shape[1:])
 
 # %% [markdown]
 # The suite on the three reference models of Module 17 (baseline, INT8, 50% pruned and fine-tuned), a
@@ -1773,8 +1767,7 @@ def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_sh
         raise ValueError(f"max_runs={max_runs} is too few to see a warm-up and a steady state; use at least 10")
     if not (0 < tolerance < 1 and 0 < ci_target < 1):
         raise ValueError(f"tolerance={tolerance} and ci_target={ci_target} must be fractions in (0, 1), e.g. 0.05")
-    x = np.random.default_rng(seed).standard_normal(check_input_shape(input_shape)).astype(np.float32) \
-        if sample is None else sample
+    x = seeded_input(input_shape, seed) if sample is None else sample
     function, _ = inference_function(model)
     run_block = guarded(model_name(model, "model_0"), repeat_calls(function, x))
     if calls_per_block is None:

@@ -9,10 +9,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 
 from .ablation import ablation_rows, check_steps, stage_orders
+from .benchmark_setup import seeded_input
 from .calls import guarded
 from .measurement import difference_test
 from .recommendations import optimization_summary
@@ -22,7 +22,7 @@ from .suite import BenchmarkSuite
 from .system import measure_timer_overhead_ns
 from .timing import (
     calibrate_calls_per_block, calibration_target_ns, interleaved_block_times, repeat_calls)
-from ..utils.checks import check_count, check_input_shape
+from ..utils.checks import check_count
 from ..utils.inference import inference_function, model_name
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-compare-optimizations
@@ -117,8 +117,7 @@ def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_sh
         raise ValueError(f"max_runs={max_runs} is too few to see a warm-up and a steady state; use at least 10")
     if not (0 < tolerance < 1 and 0 < ci_target < 1):
         raise ValueError(f"tolerance={tolerance} and ci_target={ci_target} must be fractions in (0, 1), e.g. 0.05")
-    x = np.random.default_rng(seed).standard_normal(check_input_shape(input_shape)).astype(np.float32) \
-        if sample is None else sample
+    x = seeded_input(input_shape, seed) if sample is None else sample
     function, _ = inference_function(model)
     run_block = guarded(model_name(model, "model_0"), repeat_calls(function, x))
     if calls_per_block is None:

@@ -80,7 +80,7 @@ class BenchmarkSuite(SuiteOutputs):
         self.models, self.datasets = list(models), list(datasets)
         self.benchmark = Benchmark(self.models, self.datasets, settings=settings)
         if settings.input_shape is None:
-            settings = settings.replace(input_shape=_first_sample_shape(self.benchmark))
+            settings = settings.replace(input_shape=self.benchmark.first_sample_shape())
             self.benchmark.settings = settings
         self.settings, self.output_dir, self.progress = settings, Path(output_dir), bool(progress)
         self.energy_meter = energy_meter or EnergyMeter(settings.watts_per_core)
@@ -120,10 +120,3 @@ class BenchmarkSuite(SuiteOutputs):
         """`compare_results` for one metric of these results (None for a single model)."""
         per_model = self._require_metric(metric)
         return compare_results(per_model, metric) if len(per_model) > 1 else None
-
-
-def _first_sample_shape(benchmark: Benchmark) -> tuple[int, ...]:
-    """Batch-of-one shape of the first dataset's inputs."""
-    if not benchmark.datasets:
-        raise ValueError("no datasets to tell the input shape from; pass input_shape=(1, ...)")
-    return (1, *benchmark.datasets[0].batches[0][0].shape[1:])
