@@ -1923,14 +1923,12 @@ for _entry in ("tinydigits_mlp_int8", "tinydigits_mlp_pruned50"):
 # ```
 #
 # `run_latency_benchmark` at batch 1 is close to single-stream, but it times *blocks* of calls: precise
-# for the typical call, blind to the tail inside a block. A single-stream p90 needs every query timed on
-# its own. A larger batch, say `input_shape=(64, 8, 8)`, is the offline view: throughput = batch / latency.
+# for the typical call, blind to the tail inside a block, where a single-stream p90 needs every query
+# timed on its own. A larger batch, say `input_shape=(64, 8, 8)`, is the offline view.
 #
-# **TinyMLPerf** (MLPerf Tiny) applies these rules to microcontrollers: four tasks (image
-# classification, keyword spotting, anomaly detection, visual wake words), single-stream, batch 1, a
-# quality target per task. Module 18 built the harness, which times each query separately, on offline
-# stand-ins for its data sets with real labels (made by Module 08); `tinytorch.benchmarking.benchmark`
-# offers it too, as `TinyMLPerf`, so that one import gives the whole toolkit.
+# **TinyMLPerf** (MLPerf Tiny) applies these rules to microcontrollers: four tasks, single-stream, batch
+# 1, a quality target per task. Module 18 built its harness (each query timed on its own, on offline
+# stand-ins for its data sets with real labels); `tinytorch.benchmarking.benchmark` offers it as `TinyMLPerf`.
 #
 # The reference MLP on the image-classification task, 100 single-stream queries. Compare its p50 with
 # the block median `Benchmark` gave in section 4, and read the reasons: with 100 queries the p90 is
