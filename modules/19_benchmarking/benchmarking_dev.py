@@ -954,13 +954,14 @@ test_unit_compare_samples()
 # medians), and `choose_comparison` lets the registry decide which one gives the verdict: the medians
 # for latency (a few preempted blocks widen Welch's spread until it sees "no detectable difference"
 # while nearly every block of one model is faster), the means for memory and energy, whose totals add
-# up. The row says which test decided and what the other said. For accuracy on fewer than two
-# datasets: Fisher's exact test on the counts of correct answers (2 images of 200 is noise; 40 is not).
-# `compare_results` builds the table (laid out by `comparison_table`, provided), one row per model against
-# the first; `Benchmark.compare_models`, the suite, its report and the Olympic scores all go through it. The latency table also gives the
-# **paired ratio**: the blocks of one round run back to back, so the median over rounds of (model block /
-# baseline block) cancels slow drift of the machine; `paired_ratio` with its interval (t on the log
-# ratios, `paired_ratio_interval`) is the one to quote when two models were measured together.
+# up. The row says which test decided and what the other said. For accuracy on fewer than two datasets:
+# Fisher's exact test on the counts of correct answers (2 images of 200 is noise; 40 is not).
+# `compare_results` builds the table (laid out by `comparison_table`, provided), one row per model
+# against the first; `Benchmark.compare_models`, the suite and its report all go through it (the Olympic
+# scores through `difference_test`). The latency table also gives the **paired ratio**: the blocks of
+# one round run back to back, so the median over rounds of (model block / baseline block) cancels slow
+# drift of the machine; `paired_ratio` with its interval (t on the log ratios, `paired_ratio_interval`)
+# is the one to quote when two models were measured together.
 #
 # ```
 #  round 1:  A 1.00  B 0.50            B/A = 0.50
@@ -1011,9 +1012,9 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
 # blocks, the shortest block, the timer's share, the seed. It is checked once, when made, and a suite
 # passes it whole. What the benchmark is given (settings, models and their names, datasets) is checked
 # by `BenchmarkSetup` (provided, in `benchmark_setup`), which also makes the seeded input and traces
-# memory; the class below builds on it and does the measuring. Latency: seeded inputs (never the global random state), one checked call per model
-# (errors surface outside the timing), warm-up, calibration per model, then interleaved blocks; each
-# value is the per-call time of one block, in ms.
+# memory; the class below builds on it and does the measuring. Latency: seeded inputs (never the global
+# random state), one checked call per model (errors surface outside the timing), warm-up, calibration
+# per model, then interleaved blocks; each value is the per-call time of one block, in ms.
 #
 # **Memory** has two meanings, and the benchmark keeps them apart:
 #
