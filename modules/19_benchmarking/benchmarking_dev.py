@@ -140,7 +140,7 @@ import numpy as np
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-measurement-imports", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.measurement
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Callable
 
 import numpy as np
@@ -149,7 +149,7 @@ import pandas as pd
 from tinytorch.benchmarking.benchmark_setup import BenchmarkSetup
 from tinytorch.benchmarking.calls import Dataset, call_checked, guarded
 from tinytorch.benchmarking.comparison_table import comparison_table
-from tinytorch.benchmarking.latency_workers import in_process_metadata, measure_in_workers
+from tinytorch.benchmarking.latency_workers import in_process_metadata
 from tinytorch.benchmarking.metrics import BENCHMARK_METRICS, metric_info
 from tinytorch.benchmarking.significance import (
     choose_comparison, compare_accuracy_counts, compare_medians, correct_counts)
@@ -1011,10 +1011,11 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
 # How a run measures is one `BenchmarkSettings` (provided, in `settings`): warm-up calls, measured
 # blocks, the shortest block, the timer's share, the seed. It is checked once, when made, and a suite
 # passes it whole. What the benchmark is given (settings, models and their names, datasets) is checked
-# by `BenchmarkSetup` (provided, in `benchmark_setup`), which also makes the seeded input and traces
-# memory; the class below builds on it and does the measuring. Latency: seeded inputs (never the global
-# random state), one checked call per model (errors surface outside the timing), warm-up, calibration
-# per model, then interleaved blocks; each value is the per-call time of one block, in ms.
+# by `BenchmarkSetup` (provided, in `benchmark_setup`), which also makes the seeded input, measures
+# memory and hands measurements to worker processes; the class below builds on it, times latency in this
+# process and measures accuracy. Latency: seeded inputs (never the global random state), one checked
+# call per model (errors surface outside the timing), warm-up, calibration per model, then interleaved
+# blocks; each value is the per-call time of one block, in ms.
 #
 # **Memory** has two meanings, and the benchmark keeps them apart:
 #
@@ -1044,25 +1045,15 @@ class Benchmark(BenchmarkSetup):
             `BenchmarkSettings` (processes > 1: latency and memory in that many fresh processes).
         clock: integer-nanosecond clock (injectable for tests).
         settings: a `BenchmarkSettings` instead of the five separate settings (not both).
+
+    `run_memory_benchmark` and `run_in_processes` come from `BenchmarkSetup` (provided).
     """
+
+    result_type = BenchmarkResult  # what the provided measurements (memory, worker processes) return
 
     def block_runners(self, x: np.ndarray) -> dict[str, Callable[[int], None]]:
         """Per model, `run_block(n)`: n calls on `x`, a failure reported as a `BenchmarkError`."""
         return {name: guarded(name, repeat_calls(function, x)) for name, (function, _) in self._in_process().items()}
-
-    def run_in_processes(self, metrics: Iterable[str] = ("latency", "memory"), input_shape: tuple[int, ...] | None = None,
-                         on_process: Callable[[int, int], None] | None = None) -> dict[str, dict[str, BenchmarkResult]]:
-        """Latency (ms) and/or memory (MB) in `settings.processes` fresh processes: one value per process.
-
-        `on_process(done, total)` is called after each worker process (e.g. for a progress display).
-        """
-        x = self.inputs(input_shape)
-        measured = measure_in_workers(self.models, self.names, x, self.settings, tuple(metrics), on_process)
-        results = {metric: {name: BenchmarkResult(f"{name}_{metric}", entry["values"], entry["metadata"],
-                                                  unit=metric_info(metric).unit) for name, entry in per_model.items()}
-                   for metric, per_model in measured.items()}
-        self.results.update(results)
-        return results
 
     def run_latency_benchmark(self, input_shape: tuple[int, ...] | None = None) -> dict[str, BenchmarkResult]:
         """Per-inference latency in ms: one value per calibrated block, models interleaved (or per process)."""
@@ -1121,16 +1112,6 @@ class Benchmark(BenchmarkSetup):
             correct += round(accuracy_from_outputs(outputs, labels, method == "predict") * len(labels))
         detail = {"dataset": dataset.name, "samples": dataset.size, "correct": correct, "method": method}
         return correct / dataset.size, detail
-
-    def run_memory_benchmark(self, input_shape: tuple[int, ...] | None = None) -> dict[str, BenchmarkResult]:
-        """Peak MB allocated during one inference (tracemalloc, peak reset each run), in its own pass."""
-        if self.settings.processes > 1:
-            return self.run_in_processes(["memory"], input_shape)["memory"]
-        x = self.inputs(input_shape)
-        results = {name: BenchmarkResult(f"{name}_memory", *self._peak_memory_mb(name, x), unit="MB")
-                   for name in self._in_process()}
-        self.results["memory"] = results
-        return results
 
     def compare_models(self, metric: str = "latency", alpha: float = 0.05, **run_kwargs) -> pd.DataFrame:
         """`compare_results` of one metric: the last run's results, or a new run (with `run_kwargs`)."""

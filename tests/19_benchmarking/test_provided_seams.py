@@ -91,6 +91,8 @@ def test_benchmark_setup_checks_what_it_is_given_before_measuring():
     with pytest.raises(ValueError, match="has no labels"):
         bench.run_accuracy_benchmark()
     assert np.array_equal(bench.inputs((1, 4)), Benchmark([lambda x: x]).inputs((1, 4))), "seeded inputs"
+    memory = Benchmark([Model("m")], measurement_runs=2).run_memory_benchmark((1, 4))
+    assert type(memory["m"]) is BenchmarkResult and memory["m"].unit == "MB", "the lesson's result type"
 
 
 # the comparison table: laid out here, judged by the test it is given

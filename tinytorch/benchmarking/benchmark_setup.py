@@ -11,6 +11,8 @@ import numpy as np
 
 from .calls import (
     BenchmarkError, Dataset, call_checked, model_size_mb, normalize_dataset, steady_peak_bytes)
+from .latency_workers import measure_in_workers
+from .metrics import metric_info
 from .settings import BenchmarkSettings, settings_from
 from .system import collect_system_info
 from .workers import ModelSource
@@ -29,7 +31,13 @@ def seeded_input(input_shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 
 class BenchmarkSetup:
-    """The models, datasets, settings and clock of a benchmark, checked; see the lesson's `Benchmark`."""
+    """The models, datasets, settings and clock of a benchmark, checked; see the lesson's `Benchmark`.
+
+    Memory, and any measurement in worker processes, are measured here too and returned as
+    `result_type` (the lesson's `Benchmark` sets its `BenchmarkResult`).
+    """
+
+    result_type: Callable[..., Any]
 
     def __init__(self, models: list, datasets: list | None = None, warmup_runs: int = 5,
                  measurement_runs: int = 10, min_block_ms: float = 1.0, max_timer_overhead: float = 0.01,
@@ -99,6 +107,30 @@ class BenchmarkSetup:
         if not 0.0 <= value <= 1.0:
             raise BenchmarkError(f"model {name!r}: evaluate() returned {value}, not a fraction in [0, 1]")
         return value, {"dataset": dataset.name, "samples": dataset.size, "method": "model.evaluate(dataset)"}
+
+    def run_in_processes(self, metrics: Iterable[str] = ("latency", "memory"), input_shape: tuple[int, ...] | None = None,
+                         on_process: Callable[[int, int], None] | None = None) -> dict[str, dict[str, Any]]:
+        """Latency (ms) and/or memory (MB) in `settings.processes` fresh processes: one value per process.
+
+        `on_process(done, total)` is called after each worker process (e.g. for a progress display).
+        """
+        x = self.inputs(input_shape)
+        measured = measure_in_workers(self.models, self.names, x, self.settings, tuple(metrics), on_process)
+        results = {metric: {name: self.result_type(f"{name}_{metric}", entry["values"], entry["metadata"],
+                                                   unit=metric_info(metric).unit) for name, entry in per_model.items()}
+                   for metric, per_model in measured.items()}
+        self.results.update(results)
+        return results
+
+    def run_memory_benchmark(self, input_shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+        """Peak MB allocated during one inference (tracemalloc, peak reset each run), in its own pass."""
+        if self.settings.processes > 1:
+            return self.run_in_processes(["memory"], input_shape)["memory"]
+        x = self.inputs(input_shape)
+        results = {name: self.result_type(f"{name}_memory", *self._peak_memory_mb(name, x), unit="MB")
+                   for name in self._in_process()}
+        self.results["memory"] = results
+        return results
 
     def _peak_memory_mb(self, name: str, x: np.ndarray) -> tuple[list[float], dict]:
         """Peak MB of one inference of model `name` on `x`, `measurement_runs` times, and how it was measured."""

@@ -5,7 +5,7 @@ __all__ = ['accuracy_from_outputs', 'difference_test', 'within_noise_of', 'compa
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-measurement-imports
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Callable
 
 import numpy as np
@@ -14,7 +14,7 @@ import pandas as pd
 from .benchmark_setup import BenchmarkSetup
 from .calls import Dataset, call_checked, guarded
 from .comparison_table import comparison_table
-from .latency_workers import in_process_metadata, measure_in_workers
+from .latency_workers import in_process_metadata
 from .metrics import BENCHMARK_METRICS, metric_info
 from .significance import (
     choose_comparison, compare_accuracy_counts, compare_medians, correct_counts)
@@ -104,25 +104,15 @@ class Benchmark(BenchmarkSetup):
             `BenchmarkSettings` (processes > 1: latency and memory in that many fresh processes).
         clock: integer-nanosecond clock (injectable for tests).
         settings: a `BenchmarkSettings` instead of the five separate settings (not both).
+
+    `run_memory_benchmark` and `run_in_processes` come from `BenchmarkSetup` (provided).
     """
+
+    result_type = BenchmarkResult  # what the provided measurements (memory, worker processes) return
 
     def block_runners(self, x: np.ndarray) -> dict[str, Callable[[int], None]]:
         """Per model, `run_block(n)`: n calls on `x`, a failure reported as a `BenchmarkError`."""
         return {name: guarded(name, repeat_calls(function, x)) for name, (function, _) in self._in_process().items()}
-
-    def run_in_processes(self, metrics: Iterable[str] = ("latency", "memory"), input_shape: tuple[int, ...] | None = None,
-                         on_process: Callable[[int, int], None] | None = None) -> dict[str, dict[str, BenchmarkResult]]:
-        """Latency (ms) and/or memory (MB) in `settings.processes` fresh processes: one value per process.
-
-        `on_process(done, total)` is called after each worker process (e.g. for a progress display).
-        """
-        x = self.inputs(input_shape)
-        measured = measure_in_workers(self.models, self.names, x, self.settings, tuple(metrics), on_process)
-        results = {metric: {name: BenchmarkResult(f"{name}_{metric}", entry["values"], entry["metadata"],
-                                                  unit=metric_info(metric).unit) for name, entry in per_model.items()}
-                   for metric, per_model in measured.items()}
-        self.results.update(results)
-        return results
 
     def run_latency_benchmark(self, input_shape: tuple[int, ...] | None = None) -> dict[str, BenchmarkResult]:
         """Per-inference latency in ms: one value per calibrated block, models interleaved (or per process)."""
@@ -181,16 +171,6 @@ class Benchmark(BenchmarkSetup):
             correct += round(accuracy_from_outputs(outputs, labels, method == "predict") * len(labels))
         detail = {"dataset": dataset.name, "samples": dataset.size, "correct": correct, "method": method}
         return correct / dataset.size, detail
-
-    def run_memory_benchmark(self, input_shape: tuple[int, ...] | None = None) -> dict[str, BenchmarkResult]:
-        """Peak MB allocated during one inference (tracemalloc, peak reset each run), in its own pass."""
-        if self.settings.processes > 1:
-            return self.run_in_processes(["memory"], input_shape)["memory"]
-        x = self.inputs(input_shape)
-        results = {name: BenchmarkResult(f"{name}_memory", *self._peak_memory_mb(name, x), unit="MB")
-                   for name in self._in_process()}
-        self.results["memory"] = results
-        return results
 
     def compare_models(self, metric: str = "latency", alpha: float = 0.05, **run_kwargs) -> pd.DataFrame:
         """`compare_results` of one metric: the last run's results, or a new run (with `run_kwargs`)."""
