@@ -2,8 +2,9 @@
 
 `measured_values`, `benchmark_setup`, `suite_outputs`, `comparison_table`, `ablation`, `olympic_scoring`,
 and the helpers added to `settings`, `significance`, `recommendations` and `energy_meter` never import a
-room students write; where they need a judgement they are given the students' function. These tests hold each seam
-on its own, with fake judges, so that a change on one side shows here and not as a wrong verdict later.
+room students write; where they need a judgement they are given the students' function. These tests
+hold each seam on its own, with fake judges, so that a change on one side shows here and not as a wrong
+verdict later.
 """
 import math
 
