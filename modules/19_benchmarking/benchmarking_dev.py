@@ -98,11 +98,10 @@ from tinytorch.benchmarking.report import DeploymentConstraints
 from tinytorch.benchmarking.results_file import RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, results_to_json
 from tinytorch.benchmarking.settings import DEFAULT_PROCESSES, DEFAULT_WATTS_PER_CORE, BenchmarkSettings
 from tinytorch.benchmarking.significance import (
-    choose_comparison, compare_accuracy_counts, compare_medians, display_interval, intervals_overlap,
-    paired_ratio_interval, ratio_of_means_interval)
+    choose_comparison, coefficient_of_variation, compare_accuracy_counts, compare_medians, display_interval,
+    intervals_overlap, median_confidence_interval, paired_ratio_interval, ratio_of_means_interval)
 from tinytorch.benchmarking.statistics import (
-    BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval,
-    t_confidence_interval, tukey_outlier_count)
+    BenchmarkResult, compare_samples, t_confidence_interval, tukey_outlier_count)
 from tinytorch.benchmarking.suite import (
     BenchmarkSuite, plot_metric_panel, plot_pareto_panel, render_report, results_from_json)
 from tinytorch.benchmarking.system import (
@@ -125,7 +124,8 @@ import numpy as np
 from scipy import stats
 
 from tinytorch.benchmarking.measured_values import MeasuredValues
-from tinytorch.benchmarking.significance import ratio_of_means_interval
+from tinytorch.benchmarking.significance import (
+    coefficient_of_variation, median_confidence_interval, ratio_of_means_interval)
 from tinytorch.utils.checks import finite_values
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-timing-imports", "locked": false, "schema_version": 3, "solution": false}
@@ -211,7 +211,6 @@ from tinytorch.benchmarking.calls import guarded
 from tinytorch.benchmarking.measurement import difference_test
 from tinytorch.benchmarking.recommendations import optimization_summary
 from tinytorch.benchmarking.significance import run_count_advice
-from tinytorch.benchmarking.statistics import coefficient_of_variation
 from tinytorch.benchmarking.suite import BenchmarkSuite
 from tinytorch.benchmarking.system import measure_timer_overhead_ns
 from tinytorch.benchmarking.timing import (
@@ -382,39 +381,10 @@ test_unit_tukey_outlier_count()
 # `(min, max)` covers only $1 - 2/2^n$), so the interval is `(min, max)` and says it falls short.
 #
 # The **coefficient of variation**, CV $= s / |\bar x|$, is the spread relative to the centre: 0.02
-# means the values scatter by about 2% of their mean, whatever the model's speed. It is defined once,
-# here, and everything else (`BenchmarkResult.cv`, the run-count advice of section 10) uses it.
-
-# %% nbgrader={"grade": false, "grade_id": "benchmarking-median-interval", "locked": false, "schema_version": 3, "solution": false}
-#| export benchmarking.statistics
-def median_confidence_interval(values, confidence: float = 0.95) -> tuple[float, float, bool]:
-    """`(low, high, reaches_confidence)`: order-statistic interval of the median (binomial, no model).
-
-    `reaches_confidence` is False when there are too few values; the interval is then `(min, max)`.
-    """
-    data = np.sort(finite_values(values))
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence={confidence!r} must be strictly between 0 and 1, e.g. 0.95")
-    n, tail = data.size, (1.0 - confidence) / 2.0
-    below = int(stats.binom.ppf(tail, n, 0.5))  # smallest m with P(B <= m) >= tail ...
-    if stats.binom.cdf(below, n, 0.5) > tail:  # ... step back to the largest m with P(B <= m) <= tail
-        below -= 1
-    if below < 0:
-        return float(data[0]), float(data[-1]), False
-    return float(data[below]), float(data[n - 1 - below]), True
-
-
-def coefficient_of_variation(values) -> float:
-    """The spread relative to the centre, `s / |mean|` (sample std, n - 1).
-
-    0.0 for a single value (no spread can be estimated); NaN when the mean is 0 (undefined).
-    """
-    data = finite_values(values)
-    mean = float(data.mean())
-    if mean == 0:
-        return math.nan
-    spread = float(data.std(ddof=1)) if data.size > 1 else 0.0
-    return spread / abs(mean)
+# means the values scatter by about 2% of their mean, whatever the model's speed. Both are provided, in
+# `significance`: `median_confidence_interval(values)` returns `(low, high, reaches_confidence)`, and
+# `coefficient_of_variation(values)` is the one CV everything else uses (`BenchmarkResult.cv`, the
+# run-count advice of section 10).
 
 # %% [markdown]
 # The four statistics on a real measurement: 30 blocks, each 200 sorts of the same 1,000 numbers,
@@ -1756,8 +1726,7 @@ def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_sh
         target_ns = calibration_target_ns(measure_timer_overhead_ns(clock, samples=200))
         calls_per_block = calibrate_calls_per_block(run_block, target_ns, clock)
     values = interleaved_block_times({"model": run_block}, {"model": calls_per_block}, max_runs, clock)["model"] / 1e6
-    advice = run_count_advice(values, calls_per_block, tolerance, ci_target)  # provided: steps 1-4 above
-    return {**advice, "coefficient_of_variation": coefficient_of_variation(values[advice["warmup_blocks"]:])}
+    return run_count_advice(values, calls_per_block, tolerance, ci_target)  # provided: steps 1-4 above
 
 # %% [markdown]
 # On the reference model (a short run of 20 blocks; use the default 60 or more for a real decision):

@@ -24,11 +24,10 @@ from .report import DeploymentConstraints
 from .results_file import RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, results_to_json
 from .settings import DEFAULT_PROCESSES, DEFAULT_WATTS_PER_CORE, BenchmarkSettings
 from .significance import (
-    choose_comparison, compare_accuracy_counts, compare_medians, display_interval, intervals_overlap,
-    paired_ratio_interval, ratio_of_means_interval)
+    choose_comparison, coefficient_of_variation, compare_accuracy_counts, compare_medians, display_interval,
+    intervals_overlap, median_confidence_interval, paired_ratio_interval, ratio_of_means_interval)
 from .statistics import (
-    BenchmarkResult, coefficient_of_variation, compare_samples, median_confidence_interval,
-    t_confidence_interval, tukey_outlier_count)
+    BenchmarkResult, compare_samples, t_confidence_interval, tukey_outlier_count)
 from .suite import (
     BenchmarkSuite, plot_metric_panel, plot_pareto_panel, render_report, results_from_json)
 from .system import (

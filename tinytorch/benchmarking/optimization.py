@@ -17,7 +17,6 @@ from .calls import guarded
 from .measurement import difference_test
 from .recommendations import optimization_summary
 from .significance import run_count_advice
-from .statistics import coefficient_of_variation
 from .suite import BenchmarkSuite
 from .system import measure_timer_overhead_ns
 from .timing import (
@@ -124,5 +123,4 @@ def optimize_benchmark_configuration(model: Any, sample: Any = None, *, input_sh
         target_ns = calibration_target_ns(measure_timer_overhead_ns(clock, samples=200))
         calls_per_block = calibrate_calls_per_block(run_block, target_ns, clock)
     values = interleaved_block_times({"model": run_block}, {"model": calls_per_block}, max_runs, clock)["model"] / 1e6
-    advice = run_count_advice(values, calls_per_block, tolerance, ci_target)  # provided: steps 1-4 above
-    return {**advice, "coefficient_of_variation": coefficient_of_variation(values[advice["warmup_blocks"]:])}
+    return run_count_advice(values, calls_per_block, tolerance, ci_target)  # provided: steps 1-4 above

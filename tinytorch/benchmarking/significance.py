@@ -13,11 +13,42 @@ from .metrics import metric_info
 from ..utils.checks import check_count, finite_values
 
 # %% auto #0
-__all__ = ['BOOTSTRAP_RESAMPLES', 'BOOTSTRAP_SEED', 'ratio_of_means_interval', 'compare_medians', 'paired_ratio_median',
-           'paired_ratio_interval', 'choose_comparison', 'compare_accuracy_counts', 'correct_counts',
-           'display_interval', 'intervals_overlap', 'runs_for_ci_target', 'settle_index', 'run_count_advice']
+__all__ = ['BOOTSTRAP_RESAMPLES', 'BOOTSTRAP_SEED', 'median_confidence_interval', 'coefficient_of_variation',
+           'ratio_of_means_interval', 'compare_medians', 'paired_ratio_median', 'paired_ratio_interval',
+           'choose_comparison', 'compare_accuracy_counts', 'correct_counts', 'display_interval', 'intervals_overlap',
+           'runs_for_ci_target', 'settle_index', 'run_count_advice']
 
 # %% modules/19_benchmarking/significance.py #cell-2
+def median_confidence_interval(values, confidence: float = 0.95) -> tuple[float, float, bool]:
+    """`(low, high, reaches_confidence)`: order-statistic interval of the median (binomial, no model).
+
+    `reaches_confidence` is False when there are too few values; the interval is then `(min, max)`.
+    """
+    data = np.sort(finite_values(values))
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence={confidence!r} must be strictly between 0 and 1, e.g. 0.95")
+    n, tail = data.size, (1.0 - confidence) / 2.0
+    below = int(stats.binom.ppf(tail, n, 0.5))  # smallest m with P(B <= m) >= tail ...
+    if stats.binom.cdf(below, n, 0.5) > tail:  # ... step back to the largest m with P(B <= m) <= tail
+        below -= 1
+    if below < 0:
+        return float(data[0]), float(data[-1]), False
+    return float(data[below]), float(data[n - 1 - below]), True
+
+
+def coefficient_of_variation(values) -> float:
+    """The spread relative to the centre, `s / |mean|` (sample std, n - 1).
+
+    0.0 for a single value (no spread can be estimated); NaN when the mean is 0 (undefined).
+    """
+    data = finite_values(values)
+    mean = float(data.mean())
+    if mean == 0:
+        return math.nan
+    spread = float(data.std(ddof=1)) if data.size > 1 else 0.0
+    return spread / abs(mean)
+
+
 def ratio_of_means_interval(baseline, candidate, confidence: float = 0.95) -> tuple[float, float, float]:
     """`(ratio, low, high)` for mean(candidate) / mean(baseline) by the log-scale delta method.
 
@@ -209,7 +240,7 @@ def run_count_advice(values: np.ndarray, calls_per_block: int, tolerance: float,
             "recommended_measurement_runs": max(settled, runs_ci, 3), "calls_per_block": calls_per_block,
             "values_ms": values.tolist(), "steady_median_ms": median, "steady_mad_ms": mad, "steady_band_ms": band,
             "median_settles_after": settled, "runs_for_ci_target": runs_ci, "tolerance": tolerance,
-            "ci_target": ci_target,
+            "ci_target": ci_target, "coefficient_of_variation": coefficient_of_variation(values[warmup:]),
             "note": ("the spread is too large for this interval target: quiet the machine (idle, fixed BLAS "
                      "threads) or compare medians, rather than run this long")
             if runs_ci > 10 * max_runs else ""}
