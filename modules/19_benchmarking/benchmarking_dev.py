@@ -58,22 +58,16 @@
 # What you write is exported into small modules ("rooms") of `tinytorch.benchmarking`, one per topic:
 # `statistics`, `timing`, `measurement` (the `Benchmark` and the comparison), `energy`, `pareto`,
 # `suite`, `optimization` and `olympics`; `benchmark` gathers their public names. The plumbing is
-# provided, ready made, in rooms whose sources sit beside this notebook in `modules/19_benchmarking/`:
-# `metrics` (each metric's unit, direction, interval and test), `settings` (the frozen settings of a
-# run), `calls` (calling models, reading datasets), `significance` (the ratio interval, Fisher's test,
-# which interval to show), `comparison_table` (the layout of a comparison), `energy_meter` (RAPL
-# counters or CPU time), `results_file` (versioned JSON), `report` (Markdown), `plots`, `events` and
-# `olympic_scoring` (the Olympic rules, and scoring an entry by them), `recommendations` and `ablation`
-# (picking an optimization, the stages of an ablation), and three bases your classes build on:
-# `measured_values` (what a result stores), `benchmark_setup` (what a benchmark is given, checked) and
-# `suite_outputs` (the files a suite writes). `system` (the machine, the timer's cost, a way to load the
-# machine on purpose) comes from Module 18, whose harness reads the machine too. Read them if you like;
-# none is an exercise, and here none calls your code: where the plumbing needs a judgement (which models
+# provided, ready made, in rooms whose sources sit beside this notebook in `modules/19_benchmarking/`,
+# each opening with what it does: the metric registry (`metrics`), the settings of a run, calling
+# models, the statistics you are not asked to write (`significance`), the energy counters, the results
+# file, the report and plots, the Olympic rules (`system`, the machine's readings, comes from Module
+# 18). Three are bases your classes extend: `measured_values`, `benchmark_setup` and `suite_outputs`.
+# None is an exercise, and here none calls your code: where the plumbing needs a judgement (which models
 # are within noise, the Pareto front, a significance test), your function is passed to it.
 #
-# The cells below are each room's imports. They come first on purpose: in the notebook, every name
-# they import from a room you write is defined again further down, by the cell you complete, so the
-# code that runs here is always yours.
+# The cells below are each room's imports, first on purpose: every name they import from a room you
+# write is defined again further down, by the cell you complete, so the code that runs here is yours.
 
 # %%
 #| default_exp benchmarking.benchmark
@@ -187,7 +181,6 @@ import pandas as pd
 from tinytorch.benchmarking.energy import measure_energy
 from tinytorch.benchmarking.energy_meter import EnergyMeter
 from tinytorch.benchmarking.measurement import Benchmark, compare_results, within_noise_of
-from tinytorch.benchmarking.metrics import METRICS
 from tinytorch.benchmarking.pareto import pareto_front
 from tinytorch.benchmarking.plots import draw_metric_panel, draw_pareto_panel
 from tinytorch.benchmarking.report import DeploymentConstraints, render_markdown
@@ -413,26 +406,18 @@ print(f"outliers (Tukey 1.5 IQR): {tukey_outlier_count(_block_ms)} of {len(_bloc
 #
 # A result keeps the **raw values** and derives every statistic from them on demand, so nothing can go
 # stale or disagree (a stored mean next to edited values would). It carries its unit (`ms`, `MB`, `J`,
-# `fraction`) and free-form `metadata` (how it was measured). It refuses empty, NaN or infinite values:
-# a failed measurement must be an error, not a number. `to_dict()` / `from_dict()` round-trip through
-# JSON; the summary statistics in the dict are for people reading the file and are recomputed on load.
-#
-# The storage, the checks, the descriptive statistics (mean, std, median, percentiles, IQR, MAD) and the
-# JSON are provided by `MeasuredValues` (in `measured_values`). What a result *infers* is yours: the
-# class below adds the t interval, the median's interval, the CV and the outlier count, from your
-# functions of section 1.
+# `fraction`) and free-form `metadata` (how it was measured), refuses empty, NaN or infinite values (a
+# failed measurement must be an error, not a number), and round-trips through JSON with `to_dict()` /
+# `from_dict()` (the summary in the dict is for people reading the file and is recomputed on load). All
+# that, with the descriptive statistics (mean, std, median, percentiles, IQR, MAD), is provided by
+# `MeasuredValues` (in `measured_values`). What a result *infers* is yours: the class below adds the t
+# interval, the median's interval, the CV and the outlier count of section 1.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-result", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.statistics
 class BenchmarkResult(MeasuredValues):
-    """Raw measurements of one metric with statistics derived on demand.
-
-    Args:
-        metric_name: what was measured, e.g. "mlp_latency".
-        values: the measured values (one per block, run or dataset), at least one, all finite.
-        metadata: how the values were obtained (method, settings, machine).
-        unit: the unit of the values, e.g. "ms", "MB", "J", "fraction".
-    """
+    """Raw measurements of one metric with statistics derived on demand; `BenchmarkResult(metric_name,
+    values, metadata=None, unit="")` as `MeasuredValues`, whose docstring describes each field."""
 
     SUMMARY_NAMES = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper",
                      "median_ci_lower", "median_ci_upper", "median_interval_exact", "p50", "p90", "p99", "iqr",
@@ -985,7 +970,8 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
 # memory and hands measurements to worker processes; the class below builds on it, times latency in this
 # process and measures accuracy. Latency: seeded inputs (never the global random state), one checked
 # call per model (errors surface outside the timing), warm-up, calibration per model, then interleaved
-# blocks; each value is the per-call time of one block, in ms.
+# blocks; each value is the per-call time of one block, in ms. **Accuracy**: one value per dataset, from
+# the outputs, as in Task 19.5.
 #
 # **Memory** has two meanings, and the benchmark keeps them apart:
 #
@@ -998,8 +984,6 @@ def compare_results(per_model: Mapping[str, BenchmarkResult], metric: str, alpha
 # An int8 model shows why: its stored size is about 4x smaller, but Module 15's forward pass casts the
 # codes to float32 on every call, and that temporary copy of the weights lands in the peak, which can
 # end up *larger* than the float model's.
-#
-# **Accuracy**: one value per dataset, from the outputs, as in Task 19.5.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-benchmark", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.measurement
@@ -1267,12 +1251,12 @@ test_unit_energy_estimate()
 # %% [markdown]
 # ### The energy benchmark
 #
-# `EnergyMeter` (provided, in `energy_meter`) hides the two ways behind one call: `measure_block(run_block,
-# calls)` runs a block of inferences and returns the joules per inference measured by RAPL (or `None`
-# when it can only estimate) and the process CPU time of the block; `measure_rounds` runs blocks of
-# every model in turn, round-robin. `measure_energy` makes the estimate with your `estimate_energy_per_inference` where
-# nothing was measured, and returns one `BenchmarkResult` in joules per inference per model, its metadata
-# saying `measured` or `estimated` and on which assumptions.
+# `EnergyMeter` (provided, in `energy_meter`) hides the two ways behind one call:
+# `measure_block(run_block, calls)` runs a block of inferences and returns the joules per inference
+# measured by RAPL (or `None` when it can only estimate) and the process CPU time of the block;
+# `measure_rounds` runs blocks of every model in turn, round-robin. `measure_energy` makes the estimate
+# with your `estimate_energy_per_inference` where nothing was measured: one `BenchmarkResult` in joules
+# per inference per model, its metadata saying `measured` or `estimated` and on which assumptions.
 
 # %% nbgrader={"grade": false, "grade_id": "benchmarking-energy-meter", "locked": false, "schema_version": 3, "solution": false}
 #| export benchmarking.energy
@@ -1287,8 +1271,7 @@ def measure_energy(run_blocks: Mapping[str, Callable[[int], None]], calls_per_bl
         meter: the `EnergyMeter` to use; a default one (RAPL if readable, else the estimate).
 
     Raises:
-        BenchmarkError: if a RAPL counter stops being readable during the run (model failures raised by a
-            guarded `run_block` propagate as they are).
+        BenchmarkError: if a RAPL counter stops being readable during the run (`EnergyMeter.measure_rounds`).
     """
     check_count("blocks", blocks, 1)
     meter = meter or EnergyMeter()
@@ -1423,9 +1406,9 @@ print("Pareto frontier:", pareto_front(_points, ("min", "min")))
 # | `generate_report()` | `benchmark_report.md` | method, system, tables with intervals, significance, Pareto set, recommendations |
 #
 # The rendering is provided (`report`, `plots`, `results_file`, and `SuiteOutputs` in `suite_outputs`,
-# which the suite builds on); the judging in it is yours: the report and the plots ask `within_noise_of`
-# which models are within noise of the best (so that no winner is named on luck) and `pareto_front` for
-# the frontier. Recommendations follow stated `DeploymentConstraints` (minimum accuracy, latency and
+# which the suite builds on); the judging in it is yours: `comparison(metric)` is `compare_results`, the
+# report and the plots ask `within_noise_of` which models are within noise of the best (so that no
+# winner is named on luck), and `pareto_frontier(x, y)` is `pareto_front` on the two metrics' means. Recommendations follow stated `DeploymentConstraints` (minimum accuracy, latency and
 # memory budgets), never a model's name. Nothing is written at construction; a failing model stops the
 # run with a `BenchmarkError` naming it, and `results` keeps what it held before.
 
@@ -1469,8 +1452,8 @@ class BenchmarkSuite(SuiteOutputs):
         settings: a `BenchmarkSettings` instead of the separate settings (not both).
     """
 
-    # the judging behind the provided plots, report and results file (`SuiteOutputs`): your functions
-    ties, front = staticmethod(within_noise_of), staticmethod(pareto_front)
+    # your functions judge what the provided `SuiteOutputs` lays out (comparison, frontier, plots, report)
+    ties, front, compare = staticmethod(within_noise_of), staticmethod(pareto_front), staticmethod(compare_results)
     result_from_dict = staticmethod(BenchmarkResult.from_dict)
 
     def __init__(self, models: Sequence[Any], datasets: Sequence[Any], output_dir: str | Path = "benchmark_results",
@@ -1514,18 +1497,6 @@ class BenchmarkSuite(SuiteOutputs):
                  for name, result in latency.items()}
         return measure_energy(run_blocks, calls, blocks=self.settings.measurement_runs, meter=self.energy_meter)
 
-    def pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> list[str]:
-        """The models no other model beats on both metrics (by their means), each metric's direction respected."""
-        xs, ys = self._require_metric(x_metric), self._require_metric(y_metric)
-        if x_metric == y_metric:
-            raise ValueError(f"x_metric and y_metric are both {x_metric!r}; a trade-off needs two different metrics")
-        points = {name: (xs[name].mean, ys[name].mean) for name in xs if name in ys}
-        return pareto_front(points, (METRICS[x_metric].direction, METRICS[y_metric].direction))
-
-    def comparison(self, metric: str) -> pd.DataFrame | None:
-        """`compare_results` for one metric of these results (None for a single model)."""
-        per_model = self._require_metric(metric)
-        return compare_results(per_model, metric) if len(per_model) > 1 else None
 
 
 # %% [markdown]
@@ -1753,14 +1724,13 @@ print({key: _advice[key] for key in ("recommended_warmup_runs", "recommended_mea
 # | All-Around | a balanced score | none | geometric mean of the three ratios |
 # | Extreme Push | the reduction of latency and memory | accuracy >= 0.80 | latency ratio x memory ratio |
 #
-# `score_olympic_event(event, baseline, candidate)` takes two dicts of measurements
-# (`{"latency": BenchmarkResult, "accuracy": ..., ...}`) and returns `(valid, score, reasons)`. An entry
-# that breaks a constraint, or lacks a measurement the event needs, is invalid and scores 0. Every ratio
-# goes through `difference_test` first: **a difference inside the measurement noise counts as 1.0**, so
-# an entry cannot win a medal with a lucky run. Constraints are judged on the measured mean, and the
-# reasons say what was measured against which bound. "Memory" is the peak memory of one inference, as
-# the suite measures it; the stored size of a model is not scored by any event. The scoring is provided
-# (`olympic_scoring`); its two judgements are yours: the constraint check below and `difference_test`.
+# `score_olympic_event(event, baseline, candidate)` takes two dicts of measurements, metric ->
+# `BenchmarkResult`, and returns `(valid, score, reasons)`. An entry that breaks a constraint (judged on
+# the measured mean), or lacks a measurement the event needs, is invalid and scores 0. Every ratio goes
+# through `difference_test` first: **a difference inside the measurement noise counts as 1.0**, so an
+# entry cannot win a medal with a lucky run. "Memory" is the peak memory of one inference (no event
+# scores the stored size). The scoring is provided (`olympic_scoring`); its two judgements are yours:
+# the constraint check below and `difference_test`.
 
 # %% [markdown]
 # **Exercise (Task 19.9):** `check_olympic_constraints(event, candidate)`: one reason per constraint of

@@ -15,12 +15,13 @@
 # # What a suite writes: plots, the report and the results file
 #
 # Provided code for Module 19 (no exercises). `SuiteOutputs` turns the results a suite holds into the
-# files a person reads: the comparison figure, a Pareto figure, the Markdown report and the versioned
-# results file, each written atomically into `output_dir` only when asked, and reads a results file
-# back. It renders; it does not judge. The judging comes from the lesson's `BenchmarkSuite`, which
-# builds on this class and gives it the students' functions: `ties` (which models are within noise of
-# the best), `front` (the Pareto frontier), `comparison(metric)` (the comparison table),
-# `pareto_frontier(x_metric, y_metric)`, and `result_from_dict` to rebuild a saved result.
+# files a person reads: the comparison table of a metric, the Pareto frontier of two, the comparison
+# figure, a Pareto figure, the Markdown report and the versioned results file, each written atomically
+# into `output_dir` only when asked, and reads a results file back. It lays out; it does not judge. The
+# judging comes from the lesson's `BenchmarkSuite`, which measures the results, builds on this class and
+# gives it the students' functions: `ties` (which models are within noise of the best), `front` (the
+# Pareto frontier of points), `compare` (the comparison table, `compare_results`) and `result_from_dict`
+# to rebuild a saved result.
 
 # %%
 #| default_exp benchmarking.suite_outputs
@@ -30,9 +31,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from matplotlib.figure import Figure
 
-from tinytorch.benchmarking.metrics import check_metric
+from tinytorch.benchmarking.metrics import METRICS, check_metric
 from tinytorch.benchmarking.plots import comparison_figure, pareto_figure, save_png
 from tinytorch.benchmarking.report import DeploymentConstraints, render_markdown
 from tinytorch.benchmarking.results_file import (
@@ -60,6 +62,19 @@ class SuiteOutputs:
         if metric not in results:
             raise ValueError(f"no {metric} results; this suite holds {', '.join(results)}")
         return results[metric]
+
+    def comparison(self, metric: str) -> pd.DataFrame | None:
+        """`compare(per_model, metric)` for one metric of these results (None for a single model)."""
+        per_model = self._require_metric(metric)
+        return self.compare(per_model, metric) if len(per_model) > 1 else None
+
+    def pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> list[str]:
+        """The models no other model beats on both metrics (by their means), each metric's direction respected."""
+        xs, ys = self._require_metric(x_metric), self._require_metric(y_metric)
+        if x_metric == y_metric:
+            raise ValueError(f"x_metric and y_metric are both {x_metric!r}; a trade-off needs two different metrics")
+        points = {name: (xs[name].mean, ys[name].mean) for name in xs if name in ys}
+        return self.front(points, (METRICS[x_metric].direction, METRICS[y_metric].direction))
 
     def plot_results(self, save_plots: bool = True) -> Figure:
         """One panel per metric; saves `benchmark_comparison.png` in `output_dir` if `save_plots`."""

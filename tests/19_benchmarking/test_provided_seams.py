@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from tinytorch.benchmarking.ablation import ablation_rows, stage_orders
-from tinytorch.benchmarking.benchmark import (Benchmark, BenchmarkResult, BenchmarkSuite, difference_test,
-                                              pareto_front, within_noise_of)
+from tinytorch.benchmarking.benchmark import (Benchmark, BenchmarkResult, BenchmarkSuite, compare_results,
+                                              difference_test, pareto_front, within_noise_of)
 from tinytorch.benchmarking.calls import BenchmarkError
 from tinytorch.benchmarking.comparison_table import comparison_table
 from tinytorch.benchmarking.energy_meter import EnergyMeter
@@ -124,6 +124,7 @@ def test_the_paired_median_needs_the_same_rounds():
 
 def test_the_suite_outputs_judge_with_the_functions_the_suite_gives(tmp_path):
     assert BenchmarkSuite.ties is within_noise_of and BenchmarkSuite.front is pareto_front
+    assert BenchmarkSuite.compare is compare_results
     asked = []
 
     class Judged(SuiteOutputs):
@@ -137,20 +138,22 @@ def test_the_suite_outputs_judge_with_the_functions_the_suite_gives(tmp_path):
             asked.append(("front", tuple(directions)))
             return list(points)
 
-        result_from_dict = staticmethod(BenchmarkResult.from_dict)
-
-        def comparison(self, metric):
+        @staticmethod
+        def compare(per_model, metric):
+            asked.append(("compare", metric))
             return None
 
-        def pareto_frontier(self, x_metric, y_metric):
-            return []
+        result_from_dict = staticmethod(BenchmarkResult.from_dict)
 
     outputs = Judged()
     outputs.results = {"latency": {"a": result("a", [1.0, 1.1]), "b": result("b", [2.0, 2.1])},
                        "accuracy": {"a": result("a", [0.9], "fraction"), "b": result("b", [0.8], "fraction")}}
     outputs.system_info, outputs.config, outputs.output_dir = {"cpu_count": 2}, {"seed": 0}, tmp_path
     outputs.generate_report()
-    assert ("ties", "latency") in asked and any(kind == "front" for kind, _ in asked)
+    assert {("ties", "latency"), ("compare", "latency"), ("compare", "accuracy")} <= set(asked)
+    assert any(kind == "front" for kind, _ in asked)
+    assert outputs.pareto_frontier("latency", "accuracy") == ["a", "b"], "the front it is given decides"
+    assert asked[-1] == ("front", ("min", "max")), "each metric's direction from the registry"
     saved = outputs.save_results()
     outputs.results = {}
     loaded = outputs.load_results(saved)

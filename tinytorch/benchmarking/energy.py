@@ -56,8 +56,7 @@ def measure_energy(run_blocks: Mapping[str, Callable[[int], None]], calls_per_bl
         meter: the `EnergyMeter` to use; a default one (RAPL if readable, else the estimate).
 
     Raises:
-        BenchmarkError: if a RAPL counter stops being readable during the run (model failures raised by a
-            guarded `run_block` propagate as they are).
+        BenchmarkError: if a RAPL counter stops being readable during the run (`EnergyMeter.measure_rounds`).
     """
     check_count("blocks", blocks, 1)
     meter = meter or EnergyMeter()

@@ -61,14 +61,8 @@ def tukey_outlier_count(values, k: float = 1.5) -> int:
 
 # %% modules/19_benchmarking/benchmarking_dev.py #benchmarking-result
 class BenchmarkResult(MeasuredValues):
-    """Raw measurements of one metric with statistics derived on demand.
-
-    Args:
-        metric_name: what was measured, e.g. "mlp_latency".
-        values: the measured values (one per block, run or dataset), at least one, all finite.
-        metadata: how the values were obtained (method, settings, machine).
-        unit: the unit of the values, e.g. "ms", "MB", "J", "fraction".
-    """
+    """Raw measurements of one metric with statistics derived on demand; `BenchmarkResult(metric_name,
+    values, metadata=None, unit="")` as `MeasuredValues`, whose docstring describes each field."""
 
     SUMMARY_NAMES = ("count", "mean", "std", "median", "min_val", "max_val", "ci_lower", "ci_upper",
                      "median_ci_lower", "median_ci_upper", "median_interval_exact", "p50", "p90", "p99", "iqr",

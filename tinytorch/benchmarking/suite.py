@@ -14,7 +14,6 @@ import pandas as pd
 from .energy import measure_energy
 from .energy_meter import EnergyMeter
 from .measurement import Benchmark, compare_results, within_noise_of
-from .metrics import METRICS
 from .pareto import pareto_front
 from .plots import draw_metric_panel, draw_pareto_panel
 from .report import DeploymentConstraints, render_markdown
@@ -63,8 +62,8 @@ class BenchmarkSuite(SuiteOutputs):
         settings: a `BenchmarkSettings` instead of the separate settings (not both).
     """
 
-    # the judging behind the provided plots, report and results file (`SuiteOutputs`): your functions
-    ties, front = staticmethod(within_noise_of), staticmethod(pareto_front)
+    # your functions judge what the provided `SuiteOutputs` lays out (comparison, frontier, plots, report)
+    ties, front, compare = staticmethod(within_noise_of), staticmethod(pareto_front), staticmethod(compare_results)
     result_from_dict = staticmethod(BenchmarkResult.from_dict)
 
     def __init__(self, models: Sequence[Any], datasets: Sequence[Any], output_dir: str | Path = "benchmark_results",
@@ -108,15 +107,4 @@ class BenchmarkSuite(SuiteOutputs):
                  for name, result in latency.items()}
         return measure_energy(run_blocks, calls, blocks=self.settings.measurement_runs, meter=self.energy_meter)
 
-    def pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> list[str]:
-        """The models no other model beats on both metrics (by their means), each metric's direction respected."""
-        xs, ys = self._require_metric(x_metric), self._require_metric(y_metric)
-        if x_metric == y_metric:
-            raise ValueError(f"x_metric and y_metric are both {x_metric!r}; a trade-off needs two different metrics")
-        points = {name: (xs[name].mean, ys[name].mean) for name in xs if name in ys}
-        return pareto_front(points, (METRICS[x_metric].direction, METRICS[y_metric].direction))
 
-    def comparison(self, metric: str) -> pd.DataFrame | None:
-        """`compare_results` for one metric of these results (None for a single model)."""
-        per_model = self._require_metric(metric)
-        return compare_results(per_model, metric) if len(per_model) > 1 else None

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from matplotlib.figure import Figure
 
-from .metrics import check_metric
+from .metrics import METRICS, check_metric
 from .plots import comparison_figure, pareto_figure, save_png
 from .report import DeploymentConstraints, render_markdown
 from .results_file import (
@@ -38,6 +39,19 @@ class SuiteOutputs:
         if metric not in results:
             raise ValueError(f"no {metric} results; this suite holds {', '.join(results)}")
         return results[metric]
+
+    def comparison(self, metric: str) -> pd.DataFrame | None:
+        """`compare(per_model, metric)` for one metric of these results (None for a single model)."""
+        per_model = self._require_metric(metric)
+        return self.compare(per_model, metric) if len(per_model) > 1 else None
+
+    def pareto_frontier(self, x_metric: str = "latency", y_metric: str = "accuracy") -> list[str]:
+        """The models no other model beats on both metrics (by their means), each metric's direction respected."""
+        xs, ys = self._require_metric(x_metric), self._require_metric(y_metric)
+        if x_metric == y_metric:
+            raise ValueError(f"x_metric and y_metric are both {x_metric!r}; a trade-off needs two different metrics")
+        points = {name: (xs[name].mean, ys[name].mean) for name in xs if name in ys}
+        return self.front(points, (METRICS[x_metric].direction, METRICS[y_metric].direction))
 
     def plot_results(self, save_plots: bool = True) -> Figure:
         """One panel per metric; saves `benchmark_comparison.png` in `output_dir` if `save_plots`."""
