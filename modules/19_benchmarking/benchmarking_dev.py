@@ -378,8 +378,7 @@ test_unit_tukey_outlier_count()
 # `significance`: `median_confidence_interval(values)` returns `(low, high, reaches_confidence)`, and
 # `coefficient_of_variation(values)` is the one CV everything else uses (`BenchmarkResult.cv`, the
 # run-count advice of section 10).
-
-# %% [markdown]
+#
 # The four statistics on a real measurement: 30 blocks, each 200 sorts of the same 1,000 numbers,
 # timed with the nanosecond clock. Compare the mean's interval with the median's, and look for blocks
 # that another process interrupted.
