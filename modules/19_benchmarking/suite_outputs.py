@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # What a suite writes: plots, the report and the results file
+# # What a suite shows and writes: comparisons, plots, the report and the results file
 #
 # Provided code for Module 19 (no exercises). `SuiteOutputs` turns the results a suite holds into the
 # files a person reads: the comparison table of a metric, the Pareto frontier of two, the comparison
@@ -44,7 +44,11 @@ from tinytorch.utils.files import write_atomic, write_text_atomic
 # %%
 #| export
 class SuiteOutputs:
-    """Plots, report and results file of a suite's `results`; see the lesson's `BenchmarkSuite`."""
+    """Comparisons, plots, report and results file of a suite's `results`; see the lesson's `BenchmarkSuite`.
+
+    A subclass sets `results`, `system_info`, `config` and `output_dir`, and the judges `ties`, `front`,
+    `compare` and `result_from_dict` (static methods).
+    """
 
     results: dict[str, dict[str, Any]]
     system_info: dict

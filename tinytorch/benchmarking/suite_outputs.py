@@ -21,7 +21,11 @@ __all__ = ['SuiteOutputs']
 
 # %% modules/19_benchmarking/suite_outputs.py #cell-2
 class SuiteOutputs:
-    """Plots, report and results file of a suite's `results`; see the lesson's `BenchmarkSuite`."""
+    """Comparisons, plots, report and results file of a suite's `results`; see the lesson's `BenchmarkSuite`.
+
+    A subclass sets `results`, `system_info`, `config` and `output_dir`, and the judges `ties`, `front`,
+    `compare` and `result_from_dict` (static methods).
+    """
 
     results: dict[str, dict[str, Any]]
     system_info: dict
