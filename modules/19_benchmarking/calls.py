@@ -15,15 +15,16 @@
 # # Calling models and reading datasets, safely
 #
 # Provided code for Module 19 (no exercises). Every benchmark calls user code, and user code fails in
-# many ways. Here a model that raises, returns `None`, NaN or an output whose first axis is not the batch
-# becomes a `BenchmarkError` naming the model, with the original exception chained
+# many ways. Here a model that raises, returns `None`, NaN or an output whose first axis is not the
+# batch becomes a `BenchmarkError` naming the model, with the original exception chained
 # (`raise ... from error`); nothing is ever replaced by a guess. And the three accepted shapes of
 # labelled data (`(inputs, labels)`, a mapping, an iterable of `(x, y)` batches) become one: a named
 # `Dataset` of batches, with clear errors for anything else. `model_size_mb` counts the bytes a model
-# stores (dtype-aware: an int8 weight is one byte). `steady_peak_bytes` is the memory measurement both `Benchmark` and its worker
-# processes use: the traced call is warmed up first, because CPython 3.11 specializes ("quickens") a
-# function's bytecode after about eight runs and the bytes it allocates then would land in whichever
-# model happened to be traced first (48 B for an identity model measured first, 0 B measured later).
+# stores (dtype-aware: an int8 weight is one byte). `steady_peak_bytes` is the memory measurement both
+# `Benchmark` and its worker processes use: the traced call is warmed up first, because CPython 3.11
+# specializes ("quickens") a function's bytecode after about eight runs and the bytes it allocates then
+# would land in whichever model happened to be traced first (48 B for an identity model measured first,
+# 0 B measured later).
 
 # %%
 #| default_exp benchmarking.calls

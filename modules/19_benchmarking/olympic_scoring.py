@@ -77,7 +77,7 @@ def score_entry(event: OlympicEvent | str, baseline: Mapping[str, Any], candidat
     ratios = []
     for metric in metrics:
         base, entry = baseline[metric], candidate[metric]
-        ratio = base.mean / entry.mean if METRICS[metric].lower_is_better else entry.mean / base.mean
+        ratio = METRICS[metric].improvement(base.mean, entry.mean)
         outcome = test(base, entry, metric)
         if outcome["significant"]:
             ratios.append(ratio)

@@ -54,3 +54,9 @@ def test_one_coefficient_of_variation_everywhere():
     advice = optimize_benchmark_configuration(model, np.zeros((1, 4)), max_runs=12, calls_per_block=1, clock=clock)
     steady = advice["values_ms"][advice["warmup_blocks"]:]
     assert advice["coefficient_of_variation"] == coefficient_of_variation(steady)
+
+
+def test_improvement_is_oriented_by_the_metrics_direction():
+    assert METRICS["latency"].improvement(2.0, 1.0) == 2.0, "half the latency: twice as good"
+    assert METRICS["accuracy"].improvement(0.8, 0.4) == 0.5, "half the accuracy: half as good"
+    np.testing.assert_allclose(METRICS["memory"].improvement(np.array([4.0, 2.0]), np.array([2.0, 2.0])), [2.0, 1.0])

@@ -54,6 +54,11 @@ class Metric:
         """The verdict words `(better, worse)`."""
         return self.better, self.worse
 
+    def improvement(self, base, other):
+        """How many times better `other` is than `base` (above 1: better): base / other when lower is
+        better, other / base otherwise. Works on numbers and on NumPy arrays alike."""
+        return base / other if self.lower_is_better else other / base
+
     def describe_direction(self) -> str:
         """E.g. "ms, lower is better"."""
         return f"{self.unit}, {'lower' if self.lower_is_better else 'higher'} is better"

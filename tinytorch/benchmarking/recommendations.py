@@ -36,8 +36,7 @@ def measured_improvements(results: Mapping, base: str, name: str, test: Callable
         if min(base_result.mean, result.mean) <= 0:  # e.g. an identity model's peak memory: 0 MB has no ratio
             out[key], out[f"{key}_significant"] = None, False
         else:
-            out[key] = base_result.mean / result.mean if METRICS[metric].lower_is_better else \
-                result.mean / base_result.mean
+            out[key] = METRICS[metric].improvement(base_result.mean, result.mean)
             out[f"{key}_significant"] = verdict["significant"]
         out[f"{key}_p_value"] = verdict["p_value"]
     return out

@@ -75,7 +75,7 @@ def scored_metrics(event: str) -> tuple[str, ...]:
 
 def process_scores(event: str, baseline: Measured, entry: Measured) -> np.ndarray:
     """The event's score in each process: ratios to the baseline of the same process (higher is better)."""
-    from tinytorch.benchmarking.benchmark import METRIC_DIRECTIONS, OlympicEvent
+    from tinytorch.benchmarking.benchmark import METRICS, OlympicEvent
 
     if baseline.processes != entry.processes:
         raise ValueError(f"the entry was measured in {entry.processes} processes and its baseline in "
@@ -84,7 +84,7 @@ def process_scores(event: str, baseline: Measured, entry: Measured) -> np.ndarra
     log_score = np.zeros(entry.processes)
     for metric in metrics:
         base, own = baseline.per_process(metric), entry.per_process(metric)
-        ratio = base / own if METRIC_DIRECTIONS[metric] == "min" else own / base
+        ratio = METRICS[metric].improvement(base, own)
         log_score += np.log(ratio)
     if OlympicEvent(event) is OlympicEvent.ALL_AROUND:  # the library's all-around is a geometric mean
         log_score /= len(metrics)
